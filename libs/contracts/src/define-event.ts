@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { AppName } from './app-name';
+import { type CloudEvent, dataSchemaUri } from './cloud-event';
+import { ContractError } from './contract-error';
+
+export interface CreateEventOptions {
+  /** Defaults to a new UUID. */
+  id?: string;
+  /** Defaults to now. */
+  time?: Date;
+  /** The id of the event being handled when this one is created. */
+  causationId?: string;
+  traceparent?: string;
+  tracestate?: string;
+}
+
+export interface EventDefinition<TType extends string = string, TData = unknown> {
+  /** e.g. 'order.placed'; also the AMQP routing key. */
+  readonly type: TType;
+  /** The owning app, which is also the exchange the event is published to. */
+  readonly producer: AppName;
+  /** The latest schema version. */
+  readonly version: number;
+  /** The latest data schema. */
+  readonly schema: z.ZodType<TData>;
+  /** Every version's data schema, the latest included. */
+  readonly versions: ReadonlyMap<number, z.ZodType>;
+  readonly description: string;
+  /**
+   * Validates `data` against version `from`, runs the upcaster chain to the latest version and
+   * validates the result; throws ContractError 'unknown-version' or 'schema-invalid'.
+   */
+  upcast(from: number, data: unknown): TData;
+  /** A new CloudEvent of the latest version; throws ContractError 'schema-invalid' on bad data. */
+  create(data: TData, options?: CreateEventOptions): CloudEvent<TData>;
+}
+
+export type EventData<E> = E extends EventDefinition<string, infer D> ? D : never;
+
+/** Every event concerns one order: its id is the CloudEvent's subject. */
+type OrderDataSchema = z.ZodType<{ orderId: string }>;
+
+/** The upcasters a list of versions needs: [V1, V2, V3] -> [(v1) => v2, (v2) => v3]. */
+export type Upcasters<V extends readonly z.ZodType[]> = V extends readonly [
+  infer A extends z.ZodType,
+  infer B extends z.ZodType,
+  ...infer Rest extends z.ZodType[],
+]
+  ? [(data: z.output<A>) => z.input<B>, ...Upcasters<[B, ...Rest]>]
+  : [];
+
+type Latest<V extends readonly z.ZodType[]> = V extends readonly [...z.ZodType[], infer L extends z.ZodType]
+  ? L
+  : never;
+
+export interface EventSpec<TType extends string, V extends readonly [...z.ZodType[], OrderDataSchema]> {
+  type: TType;
+  producer: AppName;
+  /** One sentence: what happened. */
+  description: string;
+  /**
+   * The data schema of version 1, 2, ... in order; the last is the latest.
+   * A published version never changes shape, except by optional fields (see schema-lock.json).
+   */
+  versions: V;
+  /** One small pure function per step: the first turns v1 data into v2 data, and so on. */
+  upcasters: Upcasters<V>;
+}
+
+/** Builds an event definition from its versions and the upcasters between them. */
+export function defineEvent<const TType extends string, const V extends readonly [...z.ZodType[], OrderDataSchema]>(
+  spec: EventSpec<TType, V>,
+): EventDefinition<TType, z.output<Latest<V>>> {
+  return buildDefinition<TType, z.output<Latest<V>> & { orderId: string }>(
+    spec.type,
+    spec.producer,
+    spec.description,
+    spec.versions,
+    spec.upcasters as readonly ((data: unknown) => unknown)[],
+  );
+}
+
+function buildDefinition<TType extends string, TData extends { orderId: string }>(
+  type: TType,
+  producer: AppName,
+  description: string,
+  schemas: readonly z.ZodType[],
+  upcasters: readonly ((data: unknown) => unknown)[],
+): EventDefinition<TType, TData> {
+  if (schemas.length === 0 || upcasters.length !== schemas.length - 1) {
+    throw new Error(`${type}: ${schemas.length} version(s) need ${schemas.length - 1} upcaster(s)`);
+  }
+  const versions: ReadonlyMap<number, z.ZodType> = new Map(schemas.map((schema, i) => [i + 1, schema]));
+  const version = schemas.length;
+  const schema = schemas[version - 1] as z.ZodType<TData>;
+
+  const validate = (v: number, data: unknown): unknown => {
+    const result = (versions.get(v) as z.ZodType).safeParse(data);
+    if (!result.success) {
+      throw new ContractError(
+        'schema-invalid',
+        `${type} v${v} data is invalid: ${z.prettifyError(result.error)}`,
+        result.error.issues,
+      );
+    }
+    return result.data;
+  };
+
+  return Object.freeze({
+    type,
+    producer,
+    version,
+    schema,
+    versions,
+    description,
+    upcast(from: number, data: unknown): TData {
+      if (!versions.has(from)) {
+        throw new ContractError('unknown-version', `${type} has no version ${from} (known: 1 to ${version})`);
+      }
+      let current = validate(from, data);
+      for (let v = from; v < version; v++) current = validate(v + 1, upcasters[v - 1](current));
+      return current as TData;
+    },
+    create(data: TData, options: CreateEventOptions = {}): CloudEvent<TData> {
+      const valid = validate(version, data) as TData;
+      return {
+        specversion: '1.0',
+        id: options.id ?? randomUUID(),
+        source: `urn:shop:${producer}`,
+        type,
+        time: (options.time ?? new Date()).toISOString(),
+        subject: valid.orderId,
+        datacontenttype: 'application/json',
+        dataschema: dataSchemaUri(type, version),
+        data: valid,
+        ...(options.causationId !== undefined && {
+          causationid: options.causationId,
+        }),
+        ...(options.traceparent !== undefined && {
+          traceparent: options.traceparent,
+        }),
+        ...(options.tracestate !== undefined && {
+          tracestate: options.tracestate,
+        }),
+      };
+    },
+  });
+}

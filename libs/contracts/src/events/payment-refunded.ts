@@ -1,0 +1,11 @@
+import { defineEvent, type EventData } from '../define-event';
+import { PaymentRefundedV1 } from './payment-refunded.v1';
+
+export const PaymentRefunded = defineEvent({
+  type: 'payment.refunded',
+  producer: 'payments',
+  description: 'Payments refunded the captured payment of a cancelled order.',
+  versions: [PaymentRefundedV1],
+  upcasters: [],
+});
+export type PaymentRefundedData = EventData<typeof PaymentRefunded>;

@@ -1,0 +1,48 @@
+import type { AppName } from './app-name';
+import type { EventDefinition } from './define-event';
+import {
+  InventoryRejected,
+  InventoryReleased,
+  InventoryReserved,
+  NotificationSent,
+  OrderCancelled,
+  OrderConfirmed,
+  OrderPlaced,
+  PaymentCaptured,
+  PaymentDeclined,
+  PaymentRefunded,
+} from './events';
+
+export interface EventRegistry {
+  readonly all: readonly EventDefinition[];
+  find(type: string): EventDefinition | undefined;
+  ownedBy(app: AppName): readonly EventDefinition[];
+}
+
+export function createEventRegistry(definitions: readonly EventDefinition[]): EventRegistry {
+  const byType = new Map<string, EventDefinition>();
+  for (const definition of definitions) {
+    if (byType.has(definition.type)) throw new Error(`event type ${definition.type} is defined twice`);
+    byType.set(definition.type, definition);
+  }
+  const all = Object.freeze([...definitions]);
+  return {
+    all,
+    find: (type) => byType.get(type),
+    ownedBy: (app) => all.filter((definition) => definition.producer === app),
+  };
+}
+
+/** Every event of the system, in saga order. */
+export const EVENTS: EventRegistry = createEventRegistry([
+  OrderPlaced,
+  OrderConfirmed,
+  OrderCancelled,
+  InventoryReserved,
+  InventoryRejected,
+  InventoryReleased,
+  PaymentCaptured,
+  PaymentDeclined,
+  PaymentRefunded,
+  NotificationSent,
+]);
