@@ -1,0 +1,12 @@
+export { createTestDatabase, type TestDatabase } from './lib/test-database';
+export { createTestVhost, type CreateTestVhostOptions, type TestBroker } from './lib/test-vhost';
+export type { BrokerAdmin } from './lib/broker-admin';
+export { startPrivateBroker, type PrivateBroker } from './lib/private-broker';
+export { waitFor, type WaitForOptions } from './lib/wait-for';
+export {
+  spawnNodeProcess,
+  type ChildExit,
+  type ChildHandle,
+  type SpawnNodeProcessOptions,
+} from './lib/spawn-node-process';
+export { assertTestDatabaseName, assertTestVhostName } from './lib/test-names';

@@ -1,0 +1,93 @@
+import type { BrokerAdmin } from './broker-admin';
+import { redactUrl } from './service-urls';
+import { waitFor } from './wait-for';
+
+interface ConnectionRow {
+  name: string;
+  vhost: string;
+}
+
+/**
+ * Administration through the management plugin's HTTP API, e.g. `http://guest:guest@host:15672`.
+ *
+ * Connection listing per vhost and `DELETE /api/connections/{name}` read the statistics database,
+ * which learns of a new connection only at the next statistics tick (`collect_statistics_interval`,
+ * 5 s by default). `GET /api/connections?disable_stats=true` sees it at once, so connections are
+ * listed from there and a delete answered 404 is retried until the tick has come.
+ */
+export class ManagementApiBrokerAdmin implements BrokerAdmin {
+  private readonly baseUrl: string;
+  private readonly authorization: string;
+
+  constructor(managementUrl: string) {
+    const url = new URL(managementUrl);
+    // fetch refuses URLs with credentials: move them to the header.
+    const user = decodeURIComponent(url.username) || 'guest';
+    const password = decodeURIComponent(url.password) || 'guest';
+    this.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    url.username = '';
+    url.password = '';
+    this.baseUrl = `${url.origin}${url.pathname.replace(/\/+$/, '')}/api`;
+  }
+
+  async createVhost(vhost: string, user: string): Promise<void> {
+    await this.request('PUT', `/vhosts/${encodeURIComponent(vhost)}`, {});
+    await this.request('PUT', `/permissions/${encodeURIComponent(vhost)}/${encodeURIComponent(user)}`, {
+      configure: '.*',
+      write: '.*',
+      read: '.*',
+    });
+  }
+
+  async deleteVhost(vhost: string): Promise<void> {
+    await this.request('DELETE', `/vhosts/${encodeURIComponent(vhost)}`, undefined, { allowNotFound: true });
+  }
+
+  async closeConnections(vhost: string, reason: string): Promise<void> {
+    // Only the connections open now: a client that reconnects opens one with another name.
+    const targets = new Set((await this.connectionsOf(vhost)).map((connection) => connection.name));
+    await waitFor(
+      async () => {
+        const open = (await this.connectionsOf(vhost)).filter((connection) => targets.has(connection.name));
+        for (const connection of open) {
+          // 404 until the statistics tick has registered the connection; the next round retries it.
+          await this.request('DELETE', `/connections/${encodeURIComponent(connection.name)}`, undefined, {
+            allowNotFound: true,
+            headers: { 'x-reason': reason },
+          });
+        }
+        return open.length === 0;
+      },
+      { timeoutMs: 30_000, intervalMs: 200, description: `connections of vhost ${vhost} to close` },
+    );
+  }
+
+  private async connectionsOf(vhost: string): Promise<ConnectionRow[]> {
+    const rows = (await this.request('GET', '/connections?disable_stats=true')) as ConnectionRow[];
+    return rows.filter((row) => row.vhost === vhost);
+  }
+
+  private async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: { allowNotFound?: boolean; headers?: Record<string, string> } = {},
+  ): Promise<unknown> {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: {
+        authorization: this.authorization,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...options.headers,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (response.status === 404 && options.allowNotFound) return undefined;
+    if (!response.ok) {
+      const text = await response.text();
+      throw new Error(`${method} ${redactUrl(this.baseUrl)}${path} answered ${response.status}: ${text.slice(0, 500)}`);
+    }
+    const text = await response.text();
+    return text ? JSON.parse(text) : undefined;
+  }
+}

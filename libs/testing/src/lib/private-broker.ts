@@ -1,0 +1,79 @@
+import type { StartedRabbitMQContainer } from '@testcontainers/rabbitmq';
+import { acceptsAmqp } from './amqp-ready';
+import { LocalRabbitmqNode } from './local-rabbitmq-node';
+import { waitFor } from './wait-for';
+
+export interface PrivateBroker {
+  /** AMQP URL of this broker (default vhost, user guest). It stays the same across `restart()`. */
+  url: string;
+  /** Stops the broker completely and starts it again on the same data; resolves once it accepts AMQP. */
+  restart(): Promise<void>;
+  /** Stops the broker and throws its data away. */
+  stop(): Promise<void>;
+}
+
+/** Same image as the shared broker of tools/jest/global-setup.js. */
+export const RABBITMQ_IMAGE = 'rabbitmq:4-management-alpine';
+
+/**
+ * A broker of the test's own, for tests that restart or kill the broker: nobody else's connections
+ * are dropped. A local `rabbitmq-server` node when the shared broker is a local one (`RABBITMQ_URL`
+ * set by the developer or CI) or Docker is unavailable; a RabbitMQ container otherwise.
+ * `TEST_PRIVATE_BROKER=local|container` forces the choice.
+ */
+export async function startPrivateBroker(label: string): Promise<PrivateBroker> {
+  if ((await privateBrokerKind()) === 'container') return startContainerBroker();
+  const node = await LocalRabbitmqNode.start({ label });
+  return { url: node.url, restart: () => node.restart(), stop: () => node.stop() };
+}
+
+async function privateBrokerKind(): Promise<'local' | 'container'> {
+  const forced = process.env['TEST_PRIVATE_BROKER'];
+  if (forced === 'local' || forced === 'container') return forced;
+  // The global setup marks a shared broker it started itself in a container.
+  const sharedBrokerIsLocal = !!process.env['RABBITMQ_URL'] && process.env['RABBITMQ_FROM_TESTCONTAINERS'] !== '1';
+  if (sharedBrokerIsLocal) return 'local';
+  return (await dockerAvailable()) ? 'container' : 'local';
+}
+
+async function dockerAvailable(): Promise<boolean> {
+  try {
+    const { getContainerRuntimeClient } = await import('testcontainers');
+    await getContainerRuntimeClient();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function startContainerBroker(): Promise<PrivateBroker> {
+  const { RabbitMQContainer } = await import('@testcontainers/rabbitmq');
+  const container = await new RabbitMQContainer(RABBITMQ_IMAGE).start();
+  // getAmqpUrl() names no user; the image's default user is guest/guest.
+  const url = `amqp://guest:guest@${container.getHost()}:${container.getMappedPort(5672)}`;
+  return {
+    url,
+    // stop_app/start_app rather than a container restart, which may map the port anew.
+    restart: async () => {
+      await rabbitmqctlIn(container, ['stop_app']);
+      await rabbitmqctlIn(container, ['start_app']);
+      await waitFor(() => acceptsAmqp(url), {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+        description: `${url} to accept AMQP`,
+      });
+    },
+    stop: async () => {
+      await container.stop();
+    },
+  };
+}
+
+async function rabbitmqctlIn(container: StartedRabbitMQContainer, args: string[]): Promise<void> {
+  const result = await container.exec(['rabbitmqctl', ...args]);
+  if (result.exitCode !== 0) {
+    throw new Error(
+      `rabbitmqctl ${args.join(' ')} failed in the container (exit code ${result.exitCode}): ${result.output}`,
+    );
+  }
+}

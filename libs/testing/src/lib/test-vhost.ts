@@ -1,0 +1,47 @@
+import { brokerAdminFromEnv, type BrokerAdmin } from './broker-admin';
+import { rabbitmqUrl } from './service-urls';
+import { assertTestVhostName, testVhostName } from './test-names';
+
+export interface TestBroker {
+  /** AMQP URL of the broker of `RABBITMQ_URL`, pointing at the new vhost. */
+  url: string;
+  vhost: string;
+  /** Force-closes the client connections open on this vhost (no other), as a network failure would; clients may reconnect. */
+  closeAllConnections(): Promise<void>;
+  /** Deletes the vhost with its exchanges, queues and messages. */
+  delete(): Promise<void>;
+}
+
+export interface CreateTestVhostOptions {
+  /** The broker to create the vhost on; `RABBITMQ_URL` by default. */
+  brokerUrl?: string;
+  /** How to administer it; from the environment by default (see `brokerAdminFromEnv`). */
+  admin?: BrokerAdmin;
+}
+
+/**
+ * A fresh vhost `test-<label>-<random>` on the shared broker, on which the URL's user may do
+ * anything: a test file's exchanges, queues and messages cannot meet anyone else's.
+ */
+export async function createTestVhost(label: string, options: CreateTestVhostOptions = {}): Promise<TestBroker> {
+  const brokerUrl = options.brokerUrl ?? rabbitmqUrl();
+  const admin = options.admin ?? brokerAdminFromEnv();
+  const vhost = testVhostName(label);
+  assertTestVhostName(vhost);
+
+  const url = new URL(brokerUrl);
+  // amqplib's default user when the URL names none.
+  const user = decodeURIComponent(url.username) || 'guest';
+  await admin.createVhost(vhost, user);
+  url.pathname = `/${encodeURIComponent(vhost)}`;
+
+  return {
+    url: url.toString(),
+    vhost,
+    closeAllConnections: () => admin.closeConnections(vhost, `closed by test (vhost ${vhost})`),
+    delete: async () => {
+      assertTestVhostName(vhost);
+      await admin.deleteVhost(vhost);
+    },
+  };
+}

@@ -1,0 +1,106 @@
+import { connect, type ChannelModel } from 'amqplib';
+import { waitFor, type TestBroker } from '../../src';
+
+export interface VhostFixture {
+  /** The broker's URL on its default vhost. */
+  brokerUrl: string;
+  createTestVhost(label: string): Promise<TestBroker>;
+}
+
+interface TrackedConnection {
+  connection: ChannelModel;
+  closed: () => boolean;
+}
+
+/** What every way of administering the broker must guarantee about test vhosts. */
+export function describeTestVhostContract(fixture: () => VhostFixture | Promise<VhostFixture>): void {
+  let env: VhostFixture;
+  const brokers: TestBroker[] = [];
+  const connections: ChannelModel[] = [];
+
+  const vhost = async (label: string) => {
+    const broker = await env.createTestVhost(label);
+    brokers.push(broker);
+    return broker;
+  };
+  const open = async (url: string): Promise<TrackedConnection> => {
+    const connection = await connect(url);
+    connections.push(connection);
+    let closed = false;
+    connection.on('error', () => undefined); // a forced close is reported as an error, then 'close'
+    connection.on('close', () => (closed = true));
+    return { connection, closed: () => closed };
+  };
+
+  beforeAll(async () => {
+    env = await fixture();
+  }, 60_000);
+
+  afterEach(async () => {
+    await Promise.all(connections.splice(0).map((c) => c.close().catch(() => undefined)));
+    await Promise.all(brokers.splice(0).map((b) => b.delete()));
+  }, 30_000);
+
+  it('gives a vhost the URL user can use: declare a queue, publish, get', async () => {
+    const broker = await vhost('usable');
+    const { connection } = await open(broker.url);
+    const channel = await connection.createChannel();
+    await channel.assertQueue('greetings', { durable: true });
+    channel.sendToQueue('greetings', Buffer.from('hello'));
+
+    const message = await waitFor(() => channel.get('greetings', { noAck: true }), { description: 'the message back' });
+    expect(message.content.toString()).toBe('hello');
+  }, 30_000);
+
+  it('keeps two vhosts apart: a queue of one does not exist in the other', async () => {
+    const [one, other] = await Promise.all([vhost('one'), vhost('other')]);
+    const inOne = await (await open(one.url)).connection.createChannel();
+    await inOne.assertQueue('private-queue');
+
+    const inOther = await (await open(other.url)).connection.createChannel();
+    inOther.on('error', () => undefined);
+    await expect(inOther.checkQueue('private-queue')).rejects.toThrow(/NOT_FOUND/);
+  }, 30_000);
+
+  it('closes every connection of the vhost and none of the default vhost', async () => {
+    const broker = await vhost('close');
+    const mine = [await open(broker.url), await open(broker.url)];
+    const bystander = await open(env.brokerUrl);
+
+    await broker.closeAllConnections();
+
+    await waitFor(() => mine.every((c) => c.closed()), { timeoutMs: 2_000, description: 'both connections closed' });
+    expect(bystander.closed()).toBe(false);
+    const channel = await bystander.connection.createChannel();
+    await channel.close();
+
+    // The vhost itself stays: the service under test can reconnect.
+    await open(broker.url);
+  }, 60_000);
+
+  it('returns once the connections it closed are gone, though the client reconnects at once', async () => {
+    const broker = await vhost('reconnect');
+    const first = await open(broker.url);
+    let reconnected: TrackedConnection | undefined;
+    first.connection.on('close', () => {
+      void open(broker.url).then((again) => (reconnected = again));
+    });
+
+    await broker.closeAllConnections();
+
+    expect(first.closed()).toBe(true);
+    const again = await waitFor(() => reconnected, { timeoutMs: 5_000, description: 'the reconnected client' });
+    expect(again.closed()).toBe(false);
+  }, 60_000);
+
+  it('deletes the vhost: its URL no longer connects, and deleting twice is harmless', async () => {
+    const broker = await vhost('delete');
+    const before = await open(broker.url);
+
+    await broker.delete();
+
+    await waitFor(() => before.closed(), { timeoutMs: 5_000, description: 'the open connection closed by the delete' });
+    await expect(connect(broker.url)).rejects.toThrow();
+    await broker.delete();
+  }, 30_000);
+}
