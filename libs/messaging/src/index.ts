@@ -1,0 +1,16 @@
+export { MessagingModule, type MessagingModuleAsyncOptions } from './lib/messaging.module';
+export { MessagingService, type MessagingStatus } from './lib/messaging.service';
+export type { MessagingOptions, ConsumerOptions, RetryPolicy } from './lib/messaging.options';
+export { OnEvent, type Subscription } from './lib/on-event.decorator';
+export type { EventContext } from './lib/consume/event-context';
+export { NonRetryableError, type DeadLetterReason } from './lib/consume/errors';
+export { Headers as MessagingHeaders } from './lib/consume/queue-consumer';
+export { Outbox } from './lib/outbox/outbox';
+export { Topology } from './lib/topology/topology';
+export { TraceContext, type TraceScope } from './lib/tracing/trace-context';
+export { MessagingTables1732300000000, messagingMigrations } from './lib/migrations/1732300000000-messaging-tables';
+export { UnroutableError } from './lib/broker/confirm-publisher';
+
+import type { CloudEvent, EventData } from '@shop/contracts';
+/** The event a handler of `E` receives: the CloudEvent with data of the latest version. */
+export type EventOf<E> = CloudEvent<EventData<E>>;

@@ -1,0 +1,29 @@
+/**
+ * Thrown by a handler when retrying cannot help (a business rule refuses the event):
+ * the message goes to the dead-letter queue at once, with this error's message as the reason.
+ */
+export class NonRetryableError extends Error {
+  override readonly name = 'NonRetryableError';
+}
+
+/** The inbox already holds this message for this consumer: its effects were committed before. */
+export class DuplicateDeliveryError extends Error {
+  override readonly name = 'DuplicateDeliveryError';
+  constructor(
+    readonly messageId: string,
+    readonly consumer: string,
+  ) {
+    super(`message ${messageId} was already handled by ${consumer}`);
+  }
+}
+
+/** Why a message went to a dead-letter queue: the `x-dead-letter-reason` header. */
+export type DeadLetterReason =
+  | 'unparseable'
+  | 'invalid-envelope'
+  | 'unknown-type'
+  | 'unknown-version'
+  | 'schema-invalid'
+  | 'unexpected-type'
+  | 'rejected'
+  | 'retries-exhausted';

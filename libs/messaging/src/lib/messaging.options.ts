@@ -1,0 +1,89 @@
+import type { AppName, EventRegistry } from '@shop/contracts';
+
+/** How a failing handler is retried: attempt n (1-based) waits min(initialDelayMs * factor^(n-1), maxDelayMs). */
+export interface RetryPolicy {
+  /** Handler attempts in all, the first included; the last failure dead-letters the message. */
+  maxAttempts: number;
+  initialDelayMs: number;
+  factor: number;
+  maxDelayMs: number;
+}
+
+export interface ConsumerOptions {
+  /** Queue name; defaults to `<app>.<handler-class-in-kebab-case>`. */
+  queue?: string;
+  /** Unacknowledged deliveries the broker may push to this consumer. */
+  prefetch?: number;
+  /** Handlers of this consumer running at once (<= prefetch). */
+  concurrency?: number;
+  retry?: Partial<RetryPolicy>;
+}
+
+export interface MessagingOptions {
+  /** The app this process is: it publishes to the exchange of that name, and names its queues after it. */
+  app: AppName;
+  /** amqp:// or amqps:// URL of the broker, vhost included. */
+  url: string;
+  /** Defaults for every consumer of the app, each overridable on its `@OnEvent`. */
+  consumerDefaults?: Omit<ConsumerOptions, 'queue'>;
+  /** Quorum queue `x-delivery-limit`: redeliveries (crashes, lost channels) before the broker dead-letters. */
+  deliveryLimit?: number;
+  outbox?: {
+    /** Safety-net poll; commits kick the relay at once. */
+    pollIntervalMs?: number;
+    batchSize?: number;
+    /** Cap of the backoff between publish attempts of one outbox row. */
+    maxBackoffMs?: number;
+  };
+  inbox?: {
+    /** How long processed message ids are remembered for duplicate detection. */
+    retentionMs?: number;
+  };
+  reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
+  heartbeatSeconds?: number;
+  /** Longest wait for in-flight handlers and the relay's last flush on shutdown. */
+  shutdownTimeoutMs?: number;
+  /** Events this app knows; defaults to every event of @shop/contracts. */
+  registry?: EventRegistry;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, initialDelayMs: 1000, factor: 2, maxDelayMs: 60_000 };
+
+export interface ResolvedOptions {
+  app: AppName;
+  url: string;
+  consumerDefaults: { prefetch: number; concurrency: number; retry: RetryPolicy };
+  deliveryLimit: number;
+  outbox: { pollIntervalMs: number; batchSize: number; maxBackoffMs: number };
+  inbox: { retentionMs: number };
+  reconnect: { initialDelayMs: number; maxDelayMs: number };
+  heartbeatSeconds: number;
+  shutdownTimeoutMs: number;
+}
+
+export function resolveOptions(options: MessagingOptions): ResolvedOptions {
+  const defaults = options.consumerDefaults ?? {};
+  const prefetch = defaults.prefetch ?? 10;
+  return {
+    app: options.app,
+    url: options.url,
+    consumerDefaults: {
+      prefetch,
+      concurrency: Math.min(defaults.concurrency ?? 5, prefetch),
+      retry: { ...DEFAULT_RETRY, ...defaults.retry },
+    },
+    deliveryLimit: options.deliveryLimit ?? 20,
+    outbox: {
+      pollIntervalMs: options.outbox?.pollIntervalMs ?? 1000,
+      batchSize: options.outbox?.batchSize ?? 100,
+      maxBackoffMs: options.outbox?.maxBackoffMs ?? 30_000,
+    },
+    inbox: { retentionMs: options.inbox?.retentionMs ?? 7 * 24 * 3600_000 },
+    reconnect: {
+      initialDelayMs: options.reconnect?.initialDelayMs ?? 200,
+      maxDelayMs: options.reconnect?.maxDelayMs ?? 10_000,
+    },
+    heartbeatSeconds: options.heartbeatSeconds ?? 10,
+    shutdownTimeoutMs: options.shutdownTimeoutMs ?? 15_000,
+  };
+}

@@ -1,0 +1,271 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
+import { connect, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
+import { DataSource } from 'typeorm';
+import { EVENTS, type EventRegistry } from '@shop/contracts';
+import { ConfirmPublisher } from './broker/confirm-publisher';
+import { pruneInbox } from './consume/inbox';
+import { QueueConsumer, type ConsumerSpec } from './consume/queue-consumer';
+import { retryDelays } from './consume/retry-policy';
+import { MESSAGING_OPTIONS } from './messaging.constants';
+import { resolveOptions, type MessagingOptions, type ResolvedOptions } from './messaging.options';
+import { ON_EVENT, type OnEventMetadata } from './on-event.decorator';
+import { Outbox } from './outbox/outbox';
+import { OutboxRelay } from './outbox/outbox-relay';
+import { declareTopology, topicMatches, type Binding } from './topology/topology';
+
+export interface MessagingStatus {
+  /** Connected with topology declared, publisher and consumers running. */
+  connected: boolean;
+  /** The broker blocked our connection (resource alarm): publishes wait. */
+  blocked: boolean;
+  lastError?: string;
+  /** How many times the connection was lost and then re-established (a metric, and what tests wait on). */
+  reconnects: number;
+  consumers: string[];
+}
+
+/**
+ * The runtime: finds the @OnEvent handlers, connects (with amqplib's recovery: exponential backoff and
+ * jitter), declares the topology, runs the publisher, the consumers and the outbox relay, and shuts
+ * them down in order on SIGTERM.
+ */
+@Injectable()
+export class MessagingService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('Messaging');
+  private readonly options: ResolvedOptions;
+  private readonly registry: EventRegistry;
+  private readonly publisher = new ConfirmPublisher();
+  readonly outbox: Outbox;
+  private readonly relay: OutboxRelay;
+  private consumers: QueueConsumer[] = [];
+  private connection?: RecoveringChannelModel;
+  private model?: ChannelModel;
+  private stopping = false;
+  private blocked = false;
+  private lastError?: string;
+  private connects = 0;
+  private pruneTimer?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(MESSAGING_OPTIONS) options: MessagingOptions,
+    private readonly dataSource: DataSource,
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+  ) {
+    this.options = resolveOptions(options);
+    this.registry = options.registry ?? EVENTS;
+    this.relay = new OutboxRelay(dataSource, this.publisher, { app: this.options.app, ...this.options.outbox });
+    this.outbox = new Outbox(dataSource, this.options.app, this.registry, () => this.relay.kick());
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.consumers = this.discoverConsumers().map(
+      (spec) =>
+        new QueueConsumer(spec, this.options.app, this.registry, this.publisher, this.outbox, (err) =>
+          this.recycle(err),
+        ),
+    );
+    this.relay.start();
+    this.pruneTimer = setInterval(
+      () => void pruneInbox(this.dataSource, this.options.inbox.retentionMs).catch(() => undefined),
+      3600_000,
+    );
+    this.pruneTimer.unref();
+
+    const url = new URL(this.options.url);
+    if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(this.options.heartbeatSeconds));
+    this.connection = await connect(url.toString(), {
+      clientProperties: { connection_name: `${this.options.app}-${process.pid}` },
+      recovery: {
+        initialDelay: this.options.reconnect.initialDelayMs,
+        maxDelay: this.options.reconnect.maxDelayMs,
+        maxRetries: Infinity,
+        waitForConnect: false,
+        setup: (model: ChannelModel) => this.setup(model),
+      },
+    });
+    this.connection.on('connect', () => {
+      this.connects += 1;
+      this.lastError = undefined;
+      this.logger.log(`connected to ${redact(url)}; consuming ${this.consumers.length} queue(s)`);
+      this.relay.kick();
+    });
+    this.connection.on('disconnect', (err: Error) => this.onDisconnect(err));
+    this.connection.on('connect-failed', (err: Error) => {
+      this.lastError = err.message;
+      this.logger.warn(`cannot reach the broker at ${redact(url)}: ${err.message}`);
+    });
+    this.connection.on('blocked', (reason: string) => {
+      this.blocked = true;
+      this.logger.warn(`broker blocked the connection: ${reason}`);
+    });
+    this.connection.on('unblocked', () => (this.blocked = false));
+    this.connection.on('error', (err: Error) => (this.lastError = err.message));
+  }
+
+  /** Resolves once connected, topology declared and consumers running (tests, readiness). */
+  async whenConnected(): Promise<void> {
+    await this.connection?.waitForConnect();
+  }
+
+  status(): MessagingStatus {
+    return {
+      connected: this.model !== undefined && this.publisher.connected,
+      blocked: this.blocked,
+      lastError: this.lastError,
+      reconnects: Math.max(0, this.connects - 1),
+      consumers: this.consumers.map((c) => c.spec.queue),
+    };
+  }
+
+  /** Publishes whatever is due in the outbox now (tests). */
+  flushOutbox(): Promise<void> {
+    return this.relay.flush();
+  }
+
+  /**
+   * SIGTERM: stop taking deliveries, let in-flight handlers finish and settle their messages,
+   * publish what their transactions left in the outbox, then close.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    const graceful = (async () => {
+      await Promise.all(this.consumers.map((c) => c.cancel()));
+      const inFlight = this.consumers.reduce((n, c) => n + c.inFlightCount, 0);
+      this.logger.log(`shutdown: stopped consuming; finishing ${inFlight} handler(s) in flight`);
+      await Promise.all(this.consumers.map((c) => c.drain()));
+      await this.relay.stop();
+    })();
+    const timedOut = await Promise.race([
+      graceful.then(() => false),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(true), this.options.shutdownTimeoutMs).unref()),
+    ]);
+    if (timedOut) this.logger.warn(`shutdown: gave up waiting after ${this.options.shutdownTimeoutMs} ms`);
+    await Promise.all(this.consumers.map((c) => c.close()));
+    await this.connection?.close().catch(() => undefined);
+    this.logger.log('messaging stopped');
+  }
+
+  private async setup(model: ChannelModel): Promise<void> {
+    model.on('error', (err: Error) => (this.lastError = err.message));
+    const channel = await model.createChannel();
+    try {
+      const delays = [...new Set(this.consumers.flatMap((c) => retryDelays(c.spec.retry)))];
+      await declareTopology(
+        channel,
+        this.options.app,
+        this.consumers.map(({ spec }) => ({ queue: spec.queue, bindings: spec.bindings })),
+        delays,
+        this.options.deliveryLimit,
+      );
+    } finally {
+      await channel.close().catch(() => undefined);
+    }
+    const publisherChannel = await model.createConfirmChannel();
+    publisherChannel.on('error', (err: Error) => this.logger.warn(`publisher channel error: ${err.message}`));
+    publisherChannel.on('close', () => {
+      if (this.model === model && !this.stopping) this.recycle(new Error('publisher channel closed'));
+    });
+    this.publisher.attach(publisherChannel);
+    if (!this.stopping) for (const consumer of this.consumers) await consumer.start(model);
+    this.model = model;
+  }
+
+  private onDisconnect(err: Error): void {
+    this.model = undefined;
+    for (const consumer of this.consumers) consumer.detach();
+    if (this.stopping) return;
+    this.lastError = err.message;
+    this.logger.warn(`lost the broker connection (${err.message}); reconnecting`);
+  }
+
+  /** A channel died while the connection lives: close the connection so recovery rebuilds everything. */
+  private recycle(err: Error): void {
+    const model = this.model;
+    if (!model || this.stopping) return;
+    this.logger.warn(`${err.message}; reconnecting`);
+    this.model = undefined;
+    void model.close().catch(() => undefined);
+  }
+
+  private discoverConsumers(): ConsumerSpec[] {
+    const wrappers: InstanceWrapper[] = [...this.discovery.getControllers(), ...this.discovery.getProviders()];
+    const specs: ConsumerSpec[] = [];
+    const seen = new Set<object>();
+    for (const wrapper of wrappers) {
+      const instance = wrapper.instance as Record<string, unknown> | undefined;
+      if (!instance || typeof instance !== 'object' || seen.has(instance)) continue;
+      seen.add(instance);
+      const prototype = Object.getPrototypeOf(instance) as object;
+      const methods = this.scanner.getAllMethodNames(prototype);
+      for (const method of methods) {
+        const fn = instance[method];
+        const metadata: OnEventMetadata | undefined =
+          typeof fn === 'function' ? Reflect.getMetadata(ON_EVENT, fn) : undefined;
+        if (!metadata) continue;
+        specs.push(this.toSpec(instance, method, metadata, methods.length > 1));
+      }
+    }
+    const names = specs.map((s) => s.queue);
+    const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+    if (duplicate) throw new Error(`two @OnEvent handlers share the queue "${duplicate}"`);
+    return specs;
+  }
+
+  private toSpec(
+    instance: Record<string, unknown>,
+    method: string,
+    metadata: OnEventMetadata,
+    many: boolean,
+  ): ConsumerSpec {
+    const className = instance.constructor.name;
+    const bindings: Binding[] = [];
+    const accepted = new Set<string>();
+    for (const subscription of metadata.subscriptions) {
+      if ('type' in subscription) {
+        bindings.push({ exchange: subscription.producer, routingKey: subscription.type });
+        accepted.add(subscription.type);
+      } else {
+        bindings.push(subscription);
+        for (const event of this.registry.all) {
+          if (event.producer === subscription.exchange && topicMatches(subscription.routingKey, event.type)) {
+            accepted.add(event.type);
+          }
+        }
+      }
+    }
+    const defaults = this.options.consumerDefaults;
+    const prefetch = metadata.options.prefetch ?? defaults.prefetch;
+    const handlerName = `${className}.${method}`;
+    return {
+      queue:
+        metadata.options.queue ??
+        `${this.options.app}.${kebab(className)}${many && method !== 'handle' ? `.${kebab(method)}` : ''}`,
+      bindings,
+      acceptedTypes: accepted,
+      handler: (event, ctx) => (instance[method] as (...args: unknown[]) => unknown).call(instance, event, ctx),
+      handlerName,
+      prefetch,
+      concurrency: Math.min(metadata.options.concurrency ?? defaults.concurrency, prefetch),
+      retry: { ...defaults.retry, ...metadata.options.retry },
+    };
+  }
+}
+
+function kebab(name: string): string {
+  return name
+    .replace(/(Handler|Controller|Consumer)$/, '')
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .replace(/([A-Z])([A-Z][a-z])/g, '$1-$2')
+    .toLowerCase();
+}
+
+function redact(url: URL): string {
+  const copy = new URL(url.toString());
+  if (copy.password) copy.password = '***';
+  copy.searchParams.delete('heartbeat');
+  return copy.toString();
+}

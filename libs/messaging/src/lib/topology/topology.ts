@@ -1,0 +1,105 @@
+import type { Channel } from 'amqplib';
+import type { AppName } from '@shop/contracts';
+
+/**
+ * Names and declarations of everything an app needs on the broker.
+ *
+ *   <app>            topic exchange the app publishes its events to (routing key = event type)
+ *   <queue>          quorum queue of one consumer, bound to the exchanges it subscribes to
+ *   <app>.delay      headers exchange: a failed message waits in <app>.delay.<ms> (one quorum queue per
+ *                    delay, so a long wait never blocks a short one) and expires into ...
+ *   <app>.retry      direct exchange routing it back to its queue (routing key = queue name)
+ *   <app>.dlx        direct exchange to <queue>.dlq, for messages that cannot or could not be handled
+ */
+export const Topology = {
+  exchange: (app: AppName) => app,
+  delayExchange: (app: AppName) => `${app}.delay`,
+  retryExchange: (app: AppName) => `${app}.retry`,
+  deadLetterExchange: (app: AppName) => `${app}.dlx`,
+  delayQueue: (app: AppName, delayMs: number) => `${app}.delay.${delayMs}ms`,
+  deadLetterQueue: (queue: string) => `${queue}.dlq`,
+  /** Header that picks the delay queue on the headers exchange (x- headers are not matched there). */
+  delayHeader: 'shop-delay-ms',
+};
+
+export interface Binding {
+  exchange: AppName;
+  routingKey: string;
+}
+
+export interface QueueDeclaration {
+  queue: string;
+  bindings: Binding[];
+}
+
+const quorum = { 'x-queue-type': 'quorum' } as const;
+/** Dead-letter with publisher confirms inside the broker, so nothing is lost between queues. */
+const atLeastOnceDeadLettering = { 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' } as const;
+
+export async function declareTopology(
+  channel: Channel,
+  app: AppName,
+  queues: QueueDeclaration[],
+  delaysMs: number[],
+  deliveryLimit: number,
+): Promise<void> {
+  await channel.assertExchange(Topology.exchange(app), 'topic', { durable: true });
+  if (queues.length === 0) return;
+
+  const retryExchange = Topology.retryExchange(app);
+  const deadLetterExchange = Topology.deadLetterExchange(app);
+  await channel.assertExchange(Topology.delayExchange(app), 'headers', { durable: true });
+  await channel.assertExchange(retryExchange, 'direct', { durable: true });
+  await channel.assertExchange(deadLetterExchange, 'direct', { durable: true });
+
+  for (const delayMs of delaysMs) {
+    const delayQueue = Topology.delayQueue(app, delayMs);
+    await channel.assertQueue(delayQueue, {
+      durable: true,
+      arguments: {
+        ...quorum,
+        ...atLeastOnceDeadLettering,
+        'x-message-ttl': delayMs,
+        'x-dead-letter-exchange': retryExchange,
+      },
+    });
+    await channel.bindQueue(delayQueue, Topology.delayExchange(app), '', {
+      'x-match': 'all',
+      [Topology.delayHeader]: String(delayMs),
+    });
+  }
+
+  for (const { queue, bindings } of queues) {
+    const deadLetterQueue = Topology.deadLetterQueue(queue);
+    await channel.assertQueue(deadLetterQueue, { durable: true, arguments: { ...quorum } });
+    await channel.bindQueue(deadLetterQueue, deadLetterExchange, queue);
+    await channel.assertQueue(queue, {
+      durable: true,
+      arguments: {
+        ...quorum,
+        ...atLeastOnceDeadLettering,
+        'x-delivery-limit': deliveryLimit,
+        'x-dead-letter-exchange': deadLetterExchange,
+        'x-dead-letter-routing-key': queue,
+      },
+    });
+    await channel.bindQueue(queue, retryExchange, queue);
+    for (const binding of bindings) {
+      // The producer's exchange may not exist yet when its consumers start first.
+      await channel.assertExchange(Topology.exchange(binding.exchange), 'topic', { durable: true });
+      await channel.bindQueue(queue, Topology.exchange(binding.exchange), binding.routingKey);
+    }
+  }
+}
+
+/** AMQP topic matching: `*` is one word, `#` zero or more. */
+export function topicMatches(pattern: string, routingKey: string): boolean {
+  const words = routingKey.split('.');
+  const parts = pattern.split('.');
+  const match = (p: number, w: number): boolean => {
+    if (p === parts.length) return w === words.length;
+    if (parts[p] === '#') return match(p + 1, w) || (w < words.length && match(p, w + 1));
+    return w < words.length && (parts[p] === '*' || parts[p] === words[w]) && match(p + 1, w + 1);
+  };
+  return match(0, 0);
+}

@@ -1,0 +1,188 @@
+import {
+  createTestDatabase,
+  createTestVhost,
+  startPrivateBroker,
+  waitFor,
+  type PrivateBroker,
+  type TestBroker,
+  type TestDatabase,
+} from '@shop/testing';
+import { orderPlaced, wire, wireProperties } from './support/events';
+import { RawBroker, startApp, type RunningApp } from './support/harness';
+import { Probe, RESERVATIONS_TABLE, ReserveStockOnOrderPlaced } from './support/stock-handler';
+
+async function reservedOrders(app: RunningApp): Promise<Map<string, number>> {
+  const rows: Array<{ order_id: string; n: string }> = await app.dataSource.query(
+    `SELECT order_id, count(*) n FROM test_reservations GROUP BY order_id`,
+  );
+  return new Map(rows.map((r) => [r.order_id, Number(r.n)]));
+}
+
+/** Publishes `events` one by one, reconnecting (as any sane producer does) when the broker drops us. */
+async function publishAll(url: string, events: ReturnType<typeof orderPlaced>[]): Promise<void> {
+  let raw = await RawBroker.open(url);
+  for (const event of events) {
+    for (;;) {
+      try {
+        await raw.publish('orders', 'order.placed', wire(event), wireProperties(event, 'orders'));
+        break;
+      } catch {
+        await raw.close();
+        raw = await waitFor(() => RawBroker.open(url).catch(() => undefined), {
+          timeoutMs: 60_000,
+          description: 'broker back',
+        });
+      }
+    }
+  }
+  await raw.close();
+}
+
+describe('consuming across connection loss', () => {
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('recovery');
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  describe('when the broker closes every connection of the vhost', () => {
+    let broker: TestBroker;
+    let inventory: RunningApp;
+
+    beforeAll(async () => {
+      broker = await createTestVhost('recovery');
+      inventory = await startApp({
+        app: 'inventory',
+        brokerUrl: broker.url,
+        databaseUrl: database.url,
+        handlers: [ReserveStockOnOrderPlaced],
+        providers: [Probe],
+        messaging: { reconnect: { initialDelayMs: 100, maxDelayMs: 1000 } },
+      });
+      await inventory.dataSource.query(RESERVATIONS_TABLE);
+    });
+    afterAll(async () => {
+      await inventory?.close();
+      await broker?.delete();
+    });
+
+    it('reconnects, re-declares, resumes consuming and relays, with nothing lost', async () => {
+      const probe = inventory.module.get(Probe);
+      probe.hold = () => new Promise((resolve) => setTimeout(resolve, 5));
+      const setup = await RawBroker.open(broker.url);
+      const tap = await setup.tapDurable('recovery-reserved', 'inventory', 'inventory.reserved');
+      await setup.close();
+
+      const before = Array.from({ length: 100 }, () => orderPlaced());
+      const after = Array.from({ length: 50 }, () => orderPlaced());
+      const publishing = publishAll(broker.url, before);
+      await waitFor(async () => (await reservedOrders(inventory)).size >= 10, { description: 'consuming under way' });
+
+      const { reconnects } = inventory.messaging.status();
+      await broker.closeAllConnections();
+      // It reconnects within the first backoff step (100 ms): wait on the count, not on a short 'down' state.
+      await waitFor(
+        () => inventory.messaging.status().reconnects > reconnects && inventory.messaging.status().connected,
+        {
+          timeoutMs: 20_000,
+          description: 'reconnected',
+        },
+      );
+      await publishing;
+      await publishAll(broker.url, after);
+
+      const all = [...before, ...after].map((e) => e.data.orderId);
+      const reserved = await waitFor(
+        async () => {
+          const map = await reservedOrders(inventory);
+          return all.every((id) => map.has(id)) ? map : undefined;
+        },
+        { timeoutMs: 30_000, description: 'all 150 orders reserved' },
+      );
+      expect(all.filter((id) => reserved.get(id) !== 1)).toEqual([]);
+
+      const check = await RawBroker.open(broker.url);
+      const published = await waitFor(
+        async () => {
+          const n = await check.messageCount(tap);
+          return n >= all.length ? check.drain(tap) : undefined;
+        },
+        { timeoutMs: 20_000, description: '150 inventory.reserved relayed' },
+      );
+      expect(new Set(published.map((m) => m.properties.messageId)).size).toBe(all.length);
+      await check.close();
+    });
+  });
+
+  describe('when the broker restarts', () => {
+    let node: PrivateBroker;
+    let inventory: RunningApp;
+
+    beforeAll(async () => {
+      node = await startPrivateBroker('recovery');
+      inventory = await startApp({
+        app: 'inventory',
+        brokerUrl: node.url,
+        databaseUrl: database.url,
+        handlers: [ReserveStockOnOrderPlaced],
+        providers: [Probe],
+        messaging: { reconnect: { initialDelayMs: 200, maxDelayMs: 2000 } },
+      });
+      await inventory.dataSource.query(`TRUNCATE test_reservations`);
+    });
+    afterAll(async () => {
+      await inventory?.close();
+      await node?.stop();
+    });
+
+    it('resumes consuming after the restart; persistent messages in quorum queues and outbox events survive', async () => {
+      const probe = inventory.module.get(Probe);
+      probe.hold = () => new Promise((resolve) => setTimeout(resolve, 20));
+      const setup = await RawBroker.open(node.url);
+      const tap = await setup.tapDurable('restart-reserved', 'inventory', 'inventory.reserved');
+      const before = Array.from({ length: 100 }, () => orderPlaced());
+      for (const event of before)
+        await setup.publish('orders', 'order.placed', wire(event), wireProperties(event, 'orders'));
+      await setup.close();
+      await waitFor(async () => (await reservedOrders(inventory)).size >= 5, { description: 'consuming under way' });
+
+      const { reconnects } = inventory.messaging.status();
+      const restarting = node.restart();
+      await waitFor(() => !inventory.messaging.status().connected, { timeoutMs: 20_000, description: 'outage seen' });
+      await restarting;
+      await waitFor(
+        () => inventory.messaging.status().reconnects > reconnects && inventory.messaging.status().connected,
+        {
+          timeoutMs: 30_000,
+          description: 'reconnected',
+        },
+      );
+
+      const after = Array.from({ length: 20 }, () => orderPlaced());
+      await publishAll(node.url, after);
+      const all = [...before, ...after].map((e) => e.data.orderId);
+      const reserved = await waitFor(
+        async () => {
+          const map = await reservedOrders(inventory);
+          return all.every((id) => map.has(id)) ? map : undefined;
+        },
+        { timeoutMs: 60_000, description: 'all 120 orders reserved' },
+      );
+      expect(all.filter((id) => reserved.get(id) !== 1)).toEqual([]);
+
+      const check = await RawBroker.open(node.url);
+      const published = await waitFor(
+        async () => {
+          const n = await check.messageCount(tap);
+          return n >= all.length ? check.drain(tap) : undefined;
+        },
+        { timeoutMs: 30_000, description: '120 inventory.reserved relayed' },
+      );
+      expect(new Set(published.map((m) => m.properties.messageId)).size).toBe(all.length);
+      await check.close();
+    });
+  });
+});

@@ -1,0 +1,63 @@
+import { Controller, Injectable } from '@nestjs/common';
+import { InventoryReserved, OrderPlaced } from '@shop/contracts';
+import { OnEvent, type EventContext, type EventOf } from '../../src';
+
+export interface Call {
+  messageId: string;
+  attempt: number;
+  at: number;
+  event: EventOf<typeof OrderPlaced>;
+}
+
+/** What the test handler does and saw: set per test. */
+@Injectable()
+export class Probe {
+  calls: Call[] = [];
+  /** Thrown inside the handler's transaction, after its effect was written (so rollback is visible). */
+  failWith: (call: Call) => Error | undefined = () => undefined;
+  /** Awaited inside the transaction, to hold a handler in flight. */
+  hold: (call: Call) => Promise<void> = async () => undefined;
+
+  reset(): void {
+    this.calls = [];
+    this.failWith = () => undefined;
+    this.hold = async () => undefined;
+  }
+}
+
+export const STOCK_HANDLER_RETRY = { maxAttempts: 4, initialDelayMs: 200, factor: 2, maxDelayMs: 5000 };
+
+/** A business handler as the apps write them: one transaction with its effect and the event it publishes. */
+@Controller()
+export class ReserveStockOnOrderPlaced {
+  constructor(private readonly probe: Probe) {}
+
+  @OnEvent(OrderPlaced, { retry: STOCK_HANDLER_RETRY, prefetch: 20, concurrency: 10 })
+  async handle(event: EventOf<typeof OrderPlaced>, ctx: EventContext): Promise<void> {
+    const call: Call = { messageId: ctx.messageId, attempt: ctx.attempt, at: Date.now(), event };
+    this.probe.calls.push(call);
+    await ctx.transaction(async (tx) => {
+      await tx.query(`INSERT INTO test_reservations (order_id, message_id) VALUES ($1, $2)`, [
+        event.data.orderId,
+        ctx.messageId,
+      ]);
+      await this.probe.hold(call);
+      const failure = this.probe.failWith(call);
+      if (failure) throw failure;
+      await ctx.publish(
+        tx,
+        InventoryReserved.create({
+          orderId: event.data.orderId,
+          lines: event.data.items.map((item) => ({ ...item, unitPrice: 100 })),
+          total: event.data.items.reduce((sum, item) => sum + item.quantity * 100, 0),
+          currency: 'USD',
+        }),
+      );
+    });
+  }
+}
+
+export const RESERVATIONS_TABLE = `CREATE TABLE IF NOT EXISTS test_reservations (
+  order_id uuid NOT NULL, message_id text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`;
+
+export const STOCK_QUEUE = 'inventory.reserve-stock-on-order-placed';
