@@ -25,14 +25,14 @@ export default [
               bannedExternalImports: ['@nestjs/*', 'typeorm', 'amqplib', 'pg', 'rxjs', 'express'],
             },
             { sourceTag: 'scope:messaging', onlyDependOnLibsWithTags: ['scope:contracts', 'scope:testing'] },
-            { sourceTag: 'scope:platform', onlyDependOnLibsWithTags: ['scope:contracts', 'scope:testing'] },
+            { sourceTag: 'scope:platform', onlyDependOnLibsWithTags: ['scope:contracts', 'scope:messaging'] },
             { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: [] },
             {
               sourceTag: 'type:app',
               onlyDependOnLibsWithTags: ['scope:contracts', 'scope:messaging', 'scope:platform', 'scope:testing'],
             },
             {
-              sourceTag: 'type:e2e',
+              sourceTag: 'scope:e2e',
               onlyDependOnLibsWithTags: ['scope:contracts', 'scope:testing'],
             },
           ],

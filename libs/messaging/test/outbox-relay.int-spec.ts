@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { OrderPlaced, PaymentCaptured, parseEnvelope } from '@shop/contracts';
+import { OrderConfirmed, OrderPlaced, PaymentCaptured, parseEnvelope } from '@shop/contracts';
 import { createTestDatabase, createTestVhost, waitFor, type TestBroker, type TestDatabase } from '@shop/testing';
 import { RawBroker, startApp, type RunningApp } from './support/harness';
 
@@ -19,7 +19,7 @@ describe('outbox relay', () => {
       app: 'orders',
       brokerUrl: broker.url,
       databaseUrl: database.url,
-      messaging: { outbox: { pollIntervalMs: 60_000 } },
+      messaging: { outbox: { pollIntervalMs: 60_000, unroutableAllowed: ['order.confirmed'] } },
     });
   });
 
@@ -121,6 +121,25 @@ describe('outbox relay', () => {
     );
     expect(got.map((m) => m.properties.messageId)).toEqual([event.id]);
     expect(await outboxRows(orders)).toBe(0);
+  });
+
+  it('lets an event type declared unroutableAllowed go unheard: confirmed and removed, not retried', async () => {
+    const event = OrderConfirmed.create({ orderId: randomUUID(), customerId: 'c-1', total: 100, currency: 'USD' });
+    const kept = placed();
+    await orders.outbox.transaction(async (tx) => {
+      await orders.outbox.publish(tx, event);
+      await orders.outbox.publish(tx, kept);
+    });
+
+    await waitFor(
+      async () =>
+        (await orders.dataSource.query(`SELECT 1 FROM messaging_outbox WHERE id = $1`, [event.id])).length === 0,
+      { description: 'the unheard order.confirmed removed from the outbox' },
+    );
+    // The same moment, order.placed (not allowed to go unheard) stays for a later attempt.
+    const [row] = await orders.dataSource.query(`SELECT attempts FROM messaging_outbox WHERE id = $1`, [kept.id]);
+    expect(row).toBeDefined();
+    await orders.dataSource.query(`DELETE FROM messaging_outbox`);
   });
 
   it('relays every event exactly once with two replicas claiming rows side by side', async () => {

@@ -32,6 +32,12 @@ export interface MessagingOptions {
     /** Safety-net poll; commits kick the relay at once. */
     pollIntervalMs?: number;
     batchSize?: number;
+    /**
+     * Event types that may have no subscriber (a fact published for whoever wants it later): when no
+     * queue is bound, the event is confirmed as published instead of kept and retried. Every other
+     * event is kept in the outbox until a queue is bound, so none is lost to a consumer deployed late.
+     */
+    unroutableAllowed?: string[];
     /** Cap of the backoff between publish attempts of one outbox row. */
     maxBackoffMs?: number;
   };
@@ -54,7 +60,7 @@ export interface ResolvedOptions {
   url: string;
   consumerDefaults: { prefetch: number; concurrency: number; retry: RetryPolicy };
   deliveryLimit: number;
-  outbox: { pollIntervalMs: number; batchSize: number; maxBackoffMs: number };
+  outbox: { pollIntervalMs: number; batchSize: number; maxBackoffMs: number; unroutableAllowed: string[] };
   inbox: { retentionMs: number };
   reconnect: { initialDelayMs: number; maxDelayMs: number };
   heartbeatSeconds: number;
@@ -77,6 +83,7 @@ export function resolveOptions(options: MessagingOptions): ResolvedOptions {
       pollIntervalMs: options.outbox?.pollIntervalMs ?? 1000,
       batchSize: options.outbox?.batchSize ?? 100,
       maxBackoffMs: options.outbox?.maxBackoffMs ?? 30_000,
+      unroutableAllowed: options.outbox?.unroutableAllowed ?? [],
     },
     inbox: { retentionMs: options.inbox?.retentionMs ?? 7 * 24 * 3600_000 },
     reconnect: {

@@ -20,6 +20,7 @@ export interface RelayOptions {
   pollIntervalMs: number;
   batchSize: number;
   maxBackoffMs: number;
+  unroutableAllowed: string[];
 }
 
 /**
@@ -128,7 +129,16 @@ export class OutboxRelay {
     });
   }
 
-  private publish(row: OutboxRow): Promise<void> {
+  private async publish(row: OutboxRow): Promise<void> {
+    try {
+      await this.send(row);
+    } catch (error) {
+      if (error instanceof UnroutableError && this.options.unroutableAllowed.includes(row.routing_key)) return;
+      throw error;
+    }
+  }
+
+  private send(row: OutboxRow): Promise<void> {
     return this.publisher.publish(row.exchange, row.routing_key, Buffer.from(row.body, 'utf8'), {
       messageId: row.id,
       type: row.routing_key,

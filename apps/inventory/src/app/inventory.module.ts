@@ -1,0 +1,29 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { MessagingModule } from '@shop/messaging';
+import { databaseModule, PlatformModule } from '@shop/platform';
+import { Inventory1732400000000 } from './migrations/1732400000000-inventory';
+import { CatalogueSeed, ProductsController } from './products';
+import type { InventorySettings } from './settings';
+import { StockSaga } from './stock.handlers';
+import { StockService } from './stock.service';
+
+@Module({})
+export class InventoryModule {
+  static forRoot(settings: InventorySettings): DynamicModule {
+    return {
+      module: InventoryModule,
+      imports: [
+        databaseModule({ url: settings.DATABASE_URL, migrations: [Inventory1732400000000] }),
+        MessagingModule.forRoot({
+          app: 'inventory',
+          url: settings.RABBITMQ_URL,
+          // Published for whoever wants it: no service of this system subscribes to it.
+          outbox: { unroutableAllowed: ['inventory.released'] },
+        }),
+        PlatformModule,
+      ],
+      controllers: [ProductsController, StockSaga],
+      providers: [StockService, CatalogueSeed],
+    };
+  }
+}

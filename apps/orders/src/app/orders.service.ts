@@ -1,0 +1,228 @@
+import {
+  BadRequestException,
+  ConflictException,
+  Injectable,
+  NotFoundException,
+  UnprocessableEntityException,
+} from '@nestjs/common';
+import { OrderCancelled, OrderConfirmed, OrderPlaced, type CancellationReason } from '@shop/contracts';
+import { Outbox } from '@shop/messaging';
+import { createHash, randomUUID } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
+import type { ListOrdersQuery, PlaceOrderInput } from './dto';
+import { toView, type OrderRow, type OrderView } from './order';
+
+export interface Placed {
+  order: OrderView;
+  /** False when an Idempotency-Key answered an order placed before. */
+  created: boolean;
+}
+
+/**
+ * The order's state machine. Every change locks the order's row, checks the state it is in and
+ * publishes its event through the outbox in the same transaction: events arriving twice, late or in
+ * another order than sent cannot move an order backwards or apply anything twice.
+ */
+@Injectable()
+export class OrdersService {
+  constructor(private readonly outbox: Outbox) {}
+
+  async place(input: PlaceOrderInput, idempotencyKey?: string): Promise<Placed> {
+    const id = randomUUID();
+    const items = input.items.map((item) => ({ sku: item.sku, quantity: item.quantity, unitPrice: null }));
+    const requestHash = hashRequest(input);
+    return this.outbox.transaction(async (tx) => {
+      if (idempotencyKey !== undefined) {
+        // A concurrent request with the same key waits here for the first one to commit, then sees its row.
+        const claimed = (await tx.query(
+          `INSERT INTO idempotency_keys (key, request_hash, order_id) VALUES ($1, $2, $3)
+           ON CONFLICT (key) DO NOTHING RETURNING key`,
+          [idempotencyKey, requestHash, id],
+        )) as unknown[];
+        if (claimed.length === 0) return { order: await this.replay(tx, idempotencyKey, requestHash), created: false };
+      }
+      const [row] = (await tx.query(
+        `INSERT INTO orders (id, customer_id, status, items) VALUES ($1, $2, 'PENDING', $3) RETURNING *`,
+        [id, input.customerId, JSON.stringify(items)],
+      )) as OrderRow[];
+      await this.outbox.publish(
+        tx,
+        OrderPlaced.create({
+          orderId: id,
+          customerId: input.customerId,
+          items: input.items.map((item) => ({ sku: item.sku, quantity: item.quantity })),
+          paymentToken: input.paymentToken,
+        }),
+      );
+      return { order: toView(row as OrderRow), created: true };
+    });
+  }
+
+  async get(id: string): Promise<OrderView> {
+    const [row] = (await this.outbox.transaction((tx) =>
+      tx.query(`SELECT * FROM orders WHERE id = $1`, [id]),
+    )) as OrderRow[];
+    if (!row) throw new NotFoundException([`order ${id} does not exist`]);
+    return toView(row);
+  }
+
+  async list(query: ListOrdersQuery): Promise<{ items: OrderView[]; nextCursor: string | null }> {
+    const limit = query.limit ?? 20;
+    const conditions: string[] = [];
+    const params: unknown[] = [];
+    if (query.customerId !== undefined) conditions.push(`customer_id = $${params.push(query.customerId)}`);
+    if (query.status !== undefined) conditions.push(`status = $${params.push(query.status)}`);
+    if (query.cursor !== undefined) conditions.push(`seq < $${params.push(decodeCursor(query.cursor))}`);
+    const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
+    const rows = (await this.outbox.transaction((tx) =>
+      tx.query(`SELECT * FROM orders ${where} ORDER BY seq DESC LIMIT $${params.push(limit + 1)}`, params),
+    )) as OrderRow[];
+    const page = rows.slice(0, limit);
+    const nextCursor = rows.length > limit ? encodeCursor(page[page.length - 1]!.seq) : null;
+    return { items: page.map(toView), nextCursor };
+  }
+
+  /** The customer's cancel: PENDING or CONFIRMED orders only; a CANCELLED one is a conflict. */
+  async cancelByCustomer(id: string): Promise<OrderView> {
+    return this.outbox.transaction(async (tx) => {
+      const order = await lockOrder(tx, id);
+      if (!order) throw new NotFoundException([`order ${id} does not exist`]);
+      if (order.status === 'CANCELLED') throw new ConflictException([`order ${id} is already cancelled`]);
+      return toView(await this.cancel(tx, order, 'CUSTOMER_REQUEST'));
+    });
+  }
+
+  /** Cancels a locked PENDING or CONFIRMED order and publishes order.cancelled for the compensations. */
+  async cancel(tx: EntityManager, order: OrderRow, reason: CancellationReason): Promise<OrderRow> {
+    if (order.status === 'CANCELLED') return order;
+    const row = await updateOrder(
+      tx,
+      `UPDATE orders SET status = 'CANCELLED', cancellation_reason = $2, updated_at = now() WHERE id = $1 RETURNING *`,
+      [order.id, reason],
+    );
+    await this.outbox.publish(
+      tx,
+      OrderCancelled.create({
+        orderId: order.id,
+        customerId: order.customer_id,
+        reason,
+        previousStatus: order.status,
+      }),
+    );
+    return row;
+  }
+
+  /** inventory.reserved: the order's prices; confirms if the payment was already captured. */
+  async priced(tx: EntityManager, orderId: string, lines: { sku: string; unitPrice: number }[], total: number) {
+    const order = await requireOrder(tx, orderId);
+    if (order.total !== null) return;
+    const prices = new Map(lines.map((line) => [line.sku, line.unitPrice]));
+    const items = order.items.map((item) => ({ ...item, unitPrice: prices.get(item.sku) ?? null }));
+    const updated = await updateOrder(
+      tx,
+      `UPDATE orders SET items = $2, total = $3, updated_at = now() WHERE id = $1 RETURNING *`,
+      [orderId, JSON.stringify(items), total],
+    );
+    await this.confirmIfComplete(tx, updated);
+  }
+
+  /** payment.captured: remembered; confirms if the order is priced. A cancelled order stays cancelled (payments refunds). */
+  async paid(tx: EntityManager, orderId: string, paymentId: string, amount: number) {
+    const order = await requireOrder(tx, orderId);
+    if (order.payment_id !== null) return;
+    const updated = await updateOrder(
+      tx,
+      `UPDATE orders SET payment_id = $2, paid_amount = $3, updated_at = now() WHERE id = $1 RETURNING *`,
+      [orderId, paymentId, amount],
+    );
+    await this.confirmIfComplete(tx, updated);
+  }
+
+  /** inventory.rejected or payment.declined: a PENDING order is cancelled; any other state stays. */
+  async failed(tx: EntityManager, orderId: string, reason: 'OUT_OF_STOCK' | 'PAYMENT_DECLINED') {
+    const order = await requireOrder(tx, orderId);
+    if (order.status === 'PENDING') await this.cancel(tx, order, reason);
+  }
+
+  /**
+   * Cancels, with TIMEOUT, up to `limit` orders PENDING for longer than `timeoutMs`. Rows another
+   * replica is sweeping (or a handler is changing) are skipped, not waited for.
+   */
+  async cancelTimedOut(timeoutMs: number, limit = 100): Promise<number> {
+    return this.outbox.transaction(async (tx) => {
+      const due = (await tx.query(
+        `SELECT * FROM orders
+         WHERE status = 'PENDING' AND created_at < now() - make_interval(secs => $1::double precision / 1000)
+         ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [timeoutMs, limit],
+      )) as OrderRow[];
+      for (const order of due) await this.cancel(tx, order, 'TIMEOUT');
+      return due.length;
+    });
+  }
+
+  private async confirmIfComplete(tx: EntityManager, order: OrderRow): Promise<void> {
+    if (order.status !== 'PENDING' || order.total === null || order.payment_id === null) return;
+    await tx.query(`UPDATE orders SET status = 'CONFIRMED', updated_at = now() WHERE id = $1`, [order.id]);
+    await this.outbox.publish(
+      tx,
+      OrderConfirmed.create({
+        orderId: order.id,
+        customerId: order.customer_id,
+        total: Number(order.total),
+        currency: 'USD',
+      }),
+    );
+  }
+
+  private async replay(tx: EntityManager, key: string, requestHash: string): Promise<OrderView> {
+    const [earlier] = (await tx.query(
+      `SELECT o.*, k.request_hash FROM idempotency_keys k JOIN orders o ON o.id = k.order_id WHERE k.key = $1`,
+      [key],
+    )) as (OrderRow & { request_hash: string })[];
+    if (!earlier) throw new Error(`idempotency key ${key} vanished`);
+    if (earlier.request_hash !== requestHash) {
+      throw new UnprocessableEntityException(['Idempotency-Key was already used with another request body']);
+    }
+    return toView(earlier);
+  }
+}
+
+/** TypeORM answers an UPDATE ... RETURNING with [rows, affected]. */
+async function updateOrder(tx: EntityManager, sql: string, params: unknown[]): Promise<OrderRow> {
+  const [rows] = (await tx.query(sql, params)) as [OrderRow[], number];
+  const row = rows[0];
+  if (!row) throw new Error('order row vanished during its update');
+  return row;
+}
+
+async function lockOrder(tx: EntityManager, id: string): Promise<OrderRow | undefined> {
+  const [row] = (await tx.query(`SELECT * FROM orders WHERE id = $1 FOR UPDATE`, [id])) as OrderRow[];
+  return row;
+}
+
+/** Events only ever name orders this service created: a missing one is worth a retry, then the DLQ. */
+async function requireOrder(tx: EntityManager, id: string): Promise<OrderRow> {
+  const order = await lockOrder(tx, id);
+  if (!order) throw new Error(`order ${id} does not exist`);
+  return order;
+}
+
+function hashRequest(input: PlaceOrderInput): string {
+  const canonical = JSON.stringify({
+    customerId: input.customerId,
+    items: input.items.map((item) => ({ sku: item.sku, quantity: item.quantity })),
+    paymentToken: input.paymentToken,
+  });
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+function encodeCursor(seq: string): string {
+  return Buffer.from(`seq:${seq}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  const match = /^seq:(\d{1,18})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!match) throw new BadRequestException(['cursor is not a cursor this API returned']);
+  return match[1]!;
+}
