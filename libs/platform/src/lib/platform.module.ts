@@ -1,6 +1,7 @@
 import { Global, Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from './health/health.controller';
+import { TraceMiddleware } from './http/trace.middleware';
 import { HttpMetricsMiddleware, Metrics, MetricsController } from './metrics/metrics';
 
 /** What every app serves besides its own API: /health/live, /health/ready and /metrics. */
@@ -13,6 +14,6 @@ import { HttpMetricsMiddleware, Metrics, MetricsController } from './metrics/met
 })
 export class PlatformModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(HttpMetricsMiddleware).forRoutes('*path');
+    consumer.apply(TraceMiddleware, HttpMetricsMiddleware).forRoutes('*path');
   }
 }

@@ -1,0 +1,48 @@
+import { commonSettings, loadSettings, setting, SettingsError } from './settings';
+
+const shape = {
+  ...commonSettings({ port: 3001, database: 'orders' }),
+  ORDER_TIMEOUT_MS: setting.integer(60_000, 100),
+  FAILURE_RATE: setting.fraction(0),
+};
+
+describe('loadSettings', () => {
+  it("gives SPEC.md's defaults when nothing is set", () => {
+    expect(loadSettings(shape, {})).toEqual({
+      PORT: 3001,
+      DATABASE_URL: 'postgres://postgres@localhost:5432/orders',
+      RABBITMQ_URL: 'amqp://guest:guest@localhost:5672',
+      LOG_LEVEL: 'log',
+      ORDER_TIMEOUT_MS: 60_000,
+      FAILURE_RATE: 0,
+    });
+  });
+
+  it('parses what is set, and treats an empty variable as not set', () => {
+    const settings = loadSettings(shape, {
+      PORT: ' 8080 ',
+      ORDER_TIMEOUT_MS: '1500',
+      FAILURE_RATE: '0.25',
+      LOG_LEVEL: '',
+    });
+    expect(settings).toMatchObject({ PORT: 8080, ORDER_TIMEOUT_MS: 1500, FAILURE_RATE: 0.25, LOG_LEVEL: 'log' });
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'Invalid setting PORT: expected a TCP port, an integer from 1 to 65535 (got "abc")'],
+    [{ PORT: '70000' }, 'Invalid setting PORT: expected a TCP port, an integer from 1 to 65535 (got "70000")'],
+    [{ ORDER_TIMEOUT_MS: '1.5' }, 'Invalid setting ORDER_TIMEOUT_MS: expected an integer from 100 to'],
+    [{ FAILURE_RATE: '2' }, 'Invalid setting FAILURE_RATE: expected a number from 0 to 1 (got "2")'],
+    [{ LOG_LEVEL: 'loud' }, 'Invalid setting LOG_LEVEL: expected one of error, warn, log, debug, verbose (got "loud")'],
+    [{ RABBITMQ_URL: 'http://x' }, 'Invalid setting RABBITMQ_URL: expected a URL starting with amqp:// or amqps://'],
+  ])('stops on %j with one line naming the setting', (env, message) => {
+    expect(() => loadSettings(shape, env)).toThrow(SettingsError);
+    expect(() => loadSettings(shape, env)).toThrow(message);
+  });
+
+  it('never prints a password it was given', () => {
+    expect(() => loadSettings(shape, { DATABASE_URL: 'mysql://user:s3cret@db/x' })).toThrow(
+      'Invalid setting DATABASE_URL: expected a URL starting with postgres:// or postgresql:// (got "mysql://user:***@db/x")',
+    );
+  });
+});
