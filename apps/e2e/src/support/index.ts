@@ -1,0 +1,6 @@
+export * from './app-process';
+export * from './fixtures';
+export * from './invariants';
+export * from './shop-client';
+export * from './system';
+export * from './nest-error';

@@ -1,0 +1,345 @@
+import { waitFor } from '@shop/testing';
+import type { AppName } from './app-process';
+
+// The shapes of SPEC.md, as a client sees them.
+
+export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'CANCELLED';
+export type CancellationReason = 'OUT_OF_STOCK' | 'PAYMENT_DECLINED' | 'CUSTOMER_REQUEST' | 'TIMEOUT';
+export type PaymentStatus = 'CAPTURED' | 'DECLINED' | 'REFUNDED';
+export type NotificationType = 'ORDER_CONFIRMED' | 'ORDER_CANCELLED' | 'PAYMENT_REFUNDED';
+
+export interface OrderLineRequest {
+  sku: string;
+  quantity: number;
+}
+
+export interface PlaceOrderRequest {
+  customerId: string;
+  items: OrderLineRequest[];
+  paymentToken: string;
+}
+
+export interface OrderLine {
+  sku: string;
+  quantity: number;
+  unitPrice: number | null;
+}
+
+export interface Order {
+  id: string;
+  customerId: string;
+  status: OrderStatus;
+  items: OrderLine[];
+  total: number | null;
+  currency: string;
+  cancellationReason: CancellationReason | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface OrderPage {
+  items: Order[];
+  nextCursor: string | null;
+}
+
+export interface ProductInput {
+  name: string;
+  price: number;
+  available: number;
+}
+
+export interface Product extends ProductInput {
+  sku: string;
+  reserved: number;
+}
+
+export interface Payment {
+  id: string;
+  orderId: string;
+  amount: number;
+  status: PaymentStatus;
+  reason: string | null;
+}
+
+export interface Notification {
+  id: string;
+  customerId: string;
+  orderId: string;
+  type: NotificationType;
+  message: string;
+  createdAt: string;
+}
+
+export interface HttpResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  /** The parsed JSON body, or `undefined` when the body is not JSON. */
+  body: T;
+  text: string;
+}
+
+export interface RequestOptions {
+  method?: string;
+  /** An object is sent as JSON; a string is sent as it is, with `Content-Type: application/json`. */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export const FINAL_STATUSES: readonly OrderStatus[] = ['CONFIRMED', 'CANCELLED'];
+
+/**
+ * A small typed client of the four apps' HTTP APIs. `baseUrl(app)` says where to send each request
+ * (a system spreads them over the running replicas). Helpers that expect success throw an error with
+ * the status and body of any other answer; `http()` gives the raw answer for contract tests.
+ */
+export class ShopClient {
+  constructor(private readonly baseUrl: (app: AppName) => string) {}
+
+  async http<T = unknown>(app: AppName, path: string, options: RequestOptions = {}): Promise<HttpResponse<T>> {
+    const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const method = options.method ?? (body === undefined ? 'GET' : 'POST');
+    const response = await fetch(`${this.baseUrl(app)}${path}`, {
+      method,
+      headers,
+      body,
+      signal: AbortSignal.timeout(15_000),
+    });
+    const text = await response.text();
+    let parsed: unknown;
+    if (/json/i.test(response.headers.get('content-type') ?? '')) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+    }
+    return { status: response.status, headers: response.headers, body: parsed as T, text };
+  }
+
+  // orders
+
+  /** POST /orders, expecting a 202. */
+  async placeOrder(
+    request: PlaceOrderRequest,
+    options: { idempotencyKey?: string } = {},
+  ): Promise<{ order: Order; location: string | null; response: HttpResponse<Order> }> {
+    const response = await this.placeOrderRaw(request, options.idempotencyKey);
+    expectStatus(response, [202], 'POST /orders');
+    return { order: response.body, location: response.headers.get('location'), response };
+  }
+
+  placeOrderRaw(body: unknown, idempotencyKey?: string): Promise<HttpResponse<Order>> {
+    const headers: Record<string, string> = {};
+    if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
+    return this.http<Order>('orders', '/orders', { method: 'POST', body, headers });
+  }
+
+  async getOrder(id: string): Promise<Order> {
+    const response = await this.http<Order>('orders', `/orders/${id}`);
+    expectStatus(response, [200], `GET /orders/${id}`);
+    return response.body;
+  }
+
+  async listOrders(
+    query: { customerId?: string; status?: string; limit?: number | string; cursor?: string } = {},
+  ): Promise<OrderPage> {
+    const response = await this.http<OrderPage>('orders', `/orders${queryString(query)}`);
+    expectStatus(response, [200], `GET /orders${queryString(query)}`);
+    return response.body;
+  }
+
+  /** POST /orders/{id}/cancel, raw: 202, 404, 409... */
+  cancel(id: string): Promise<HttpResponse> {
+    return this.http('orders', `/orders/${id}/cancel`, { method: 'POST' });
+  }
+
+  /** Polls GET /orders/{id} until its status is one of `statuses`; the error names the last state seen. */
+  async waitForOrderStatus(
+    id: string,
+    statuses: OrderStatus | readonly OrderStatus[],
+    options: { timeoutMs?: number; intervalMs?: number } = {},
+  ): Promise<Order> {
+    const wanted: readonly OrderStatus[] = typeof statuses === 'string' ? [statuses] : statuses;
+    let last: Order | undefined;
+    try {
+      return await waitFor(
+        async () => {
+          last = await this.getOrder(id);
+          return wanted.includes(last.status) ? last : undefined;
+        },
+        {
+          timeoutMs: options.timeoutMs ?? 30_000,
+          intervalMs: options.intervalMs ?? 100,
+          description: `order ${id} to be ${wanted.join(' or ')}`,
+        },
+      );
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; last seen: ${JSON.stringify(last)}`);
+    }
+  }
+
+  waitForFinal(id: string, options: { timeoutMs?: number } = {}): Promise<Order> {
+    return this.waitForOrderStatus(id, FINAL_STATUSES, options);
+  }
+
+  // inventory
+
+  async putProduct(sku: string, product: ProductInput): Promise<HttpResponse> {
+    const response = await this.http('inventory', `/products/${encodeURIComponent(sku)}`, {
+      method: 'PUT',
+      body: product,
+    });
+    expectStatus(response, [200, 201, 204], `PUT /products/${sku}`);
+    return response;
+  }
+
+  async getProduct(sku: string): Promise<Product> {
+    const response = await this.http<Product>('inventory', `/products/${encodeURIComponent(sku)}`);
+    expectStatus(response, [200], `GET /products/${sku}`);
+    return response.body;
+  }
+
+  async listProducts(): Promise<Product[]> {
+    const response = await this.http<Product[]>('inventory', '/products');
+    expectStatus(response, [200], 'GET /products');
+    return response.body;
+  }
+
+  // payments
+
+  async payments(orderId: string): Promise<Payment[]> {
+    const response = await this.http<Payment[]>('payments', `/payments${queryString({ orderId })}`);
+    expectStatus(response, [200], `GET /payments?orderId=${orderId}`);
+    return response.body;
+  }
+
+  // notifications
+
+  async notifications(query: { customerId?: string; orderId?: string }): Promise<Notification[]> {
+    const response = await this.http<Notification[]>('notifications', `/notifications${queryString(query)}`);
+    expectStatus(response, [200], `GET /notifications${queryString(query)}`);
+    return response.body;
+  }
+
+  /** Polls GET /notifications?orderId= until one of `type` is there. */
+  waitForNotification(orderId: string, type: NotificationType, timeoutMs = 30_000): Promise<Notification> {
+    return waitFor(async () => (await this.notifications({ orderId })).find((n) => n.type === type), {
+      timeoutMs,
+      intervalMs: 100,
+      description: `a ${type} notification for order ${orderId}`,
+    });
+  }
+
+  /** GET /notifications/stream?customerId=: the notifications as they arrive. */
+  async streamNotifications(customerId: string): Promise<NotificationStream> {
+    return NotificationStream.open(
+      `${this.baseUrl('notifications')}/notifications/stream${queryString({ customerId })}`,
+    );
+  }
+}
+
+/**
+ * A Server-Sent Events subscription: every `data:` line parsed as JSON. `next()` resolves with the
+ * first notification (already received or still to come) that matches.
+ */
+export class NotificationStream {
+  readonly received: Notification[] = [];
+  readonly contentType: string;
+  private readonly waiters = new Set<() => void>();
+  private ended: Error | undefined;
+
+  private constructor(
+    response: Response,
+    private readonly abort: AbortController,
+  ) {
+    this.contentType = response.headers.get('content-type') ?? '';
+    void this.read(response);
+  }
+
+  static async open(url: string): Promise<NotificationStream> {
+    const abort = new AbortController();
+    const response = await fetch(url, { headers: { accept: 'text/event-stream' }, signal: abort.signal });
+    if (response.status !== 200 || !response.body) {
+      abort.abort();
+      throw new Error(`GET ${url} answered ${response.status}, not a stream`);
+    }
+    return new NotificationStream(response, abort);
+  }
+
+  next(matches: (n: Notification) => boolean = () => true, timeoutMs = 30_000): Promise<Notification> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = this.received.find(matches);
+        if (found) finish(undefined, found);
+        else if (this.ended) finish(this.ended);
+      };
+      const finish = (error?: Error, found?: Notification) => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        if (found) resolve(found);
+        else reject(error);
+      };
+      const timer = setTimeout(
+        () =>
+          finish(
+            new Error(
+              `no matching notification on the stream within ${timeoutMs} ms; received ${JSON.stringify(this.received)}`,
+            ),
+          ),
+        timeoutMs,
+      );
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  close(): void {
+    this.ended ??= new Error('stream closed');
+    this.abort.abort();
+  }
+
+  private async read(response: Response): Promise<void> {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        const lines = buffer.split(/\r?\n/);
+        buffer = lines.pop() ?? '';
+        for (const line of lines) {
+          if (!line.startsWith('data:')) continue;
+          try {
+            this.received.push(JSON.parse(line.slice(5).trim()) as Notification);
+          } catch {
+            // a data line that is not JSON: next() reports what was received
+          }
+        }
+        for (const waiter of [...this.waiters]) waiter();
+      }
+      this.ended ??= new Error('the stream ended');
+    } catch (error) {
+      this.ended ??= new Error(`the stream failed: ${(error as Error).message}`);
+    }
+    for (const waiter of [...this.waiters]) waiter();
+  }
+}
+
+export function expectStatus(response: HttpResponse, expected: number[], what: string): void {
+  if (!expected.includes(response.status)) {
+    throw new Error(
+      `${what} answered ${response.status} (expected ${expected.join(' or ')}): ${response.text.slice(0, 1_000)}`,
+    );
+  }
+}
+
+export function queryString(query: Record<string, string | number | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}

@@ -1,0 +1,229 @@
+import { randomBytes } from 'node:crypto';
+import { assertTestDatabaseName, createTestVhost } from '@shop/testing';
+import { Client } from 'pg';
+import {
+  APPS,
+  type AppName,
+  type AppProcess,
+  type ChildExit,
+  builtApp,
+  freePort,
+  spawnApp,
+  stopProcess,
+  waitUntilReady,
+} from './app-process';
+import { ShopClient } from './shop-client';
+
+export type Env = Record<string, string | undefined>;
+
+export interface SystemOptions {
+  /** Part of the vhost's name, for whoever looks at the broker. */
+  label?: string;
+  /** Processes per app (each on its own port): one number for all, or per app. 1 by default. */
+  replicas?: number | Partial<Record<AppName, number>>;
+  /** Environment of one app's processes, over the defaults (`undefined` removes a variable). */
+  env?: Partial<Record<AppName, Env>>;
+  /** How long a process may take to answer 200 on /health/ready; 90 s by default (2 cores). */
+  readyTimeoutMs?: number;
+}
+
+export interface System {
+  readonly vhost: string;
+  readonly brokerUrl: string;
+  /** Each app's database (`test_e2e_<random>_<app>`), created by the app itself. */
+  readonly databases: Readonly<Record<AppName, string>>;
+  /** A client that spreads its requests over the running replicas of each app. */
+  readonly client: ShopClient;
+  /** The base URL of one replica, running or not (`http://127.0.0.1:<port>`). */
+  url(app: AppName, replica?: number): string;
+  /** The base URL of a running replica of `app`, round robin; throws when none runs. */
+  baseUrl(app: AppName): string;
+  replicaCount(app: AppName): number;
+  running(app: AppName, replica?: number): boolean;
+  /** SIGTERM to one replica (or all of the app's), resolving once it has exited. */
+  stopApp(app: AppName, replica?: number): Promise<void>;
+  /** Starts a stopped replica (or all stopped ones) on its port again and waits until it is ready. */
+  startApp(app: AppName, options?: { replica?: number; env?: Env }): Promise<void>;
+  /** Sends `signal` (SIGKILL by default) to one replica and resolves once it has exited. */
+  kill(app: AppName, replica?: number, signal?: NodeJS.Signals): Promise<ChildExit>;
+  /** What a replica printed so far. */
+  output(app: AppName, replica?: number): string;
+  /** SIGTERM to every process, then deletes the vhost and drops the databases. */
+  stop(): Promise<void>;
+}
+
+interface Slot {
+  app: AppName;
+  replica: number;
+  port: number;
+  process?: AppProcess;
+}
+
+const DEFAULT_READY_TIMEOUT_MS = 90_000;
+
+/**
+ * A whole system for one test file: a fresh vhost, a fresh database name per app, free ports, and
+ * the four built apps as real processes, each ready (GET /health/ready is 200) when this resolves.
+ * On failure everything already started is stopped and removed again, and the error carries the tail
+ * of the failing app's output.
+ */
+export async function startSystem(options: SystemOptions = {}): Promise<System> {
+  for (const app of APPS) builtApp(app); // fail at once, naming the build command
+  const adminUrl = requiredEnv('DATABASE_URL');
+  requiredEnv('RABBITMQ_URL');
+
+  const suffix = randomBytes(4).toString('hex');
+  const databases = Object.fromEntries(APPS.map((app) => [app, `test_e2e_${suffix}_${app}`])) as Record<
+    AppName,
+    string
+  >;
+  for (const name of Object.values(databases)) assertTestDatabaseName(name);
+
+  const broker = await createTestVhost(`e2e ${options.label ?? 'system'}`);
+  const slots: Slot[] = [];
+  const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+  const debug = process.env['DEBUG_CHILDREN'] === '1';
+
+  const envOf = (app: AppName, port: number, extra: Env = {}): Record<string, string> => {
+    const databaseUrl = new URL(adminUrl);
+    databaseUrl.pathname = `/${databases[app]}`;
+    const merged: Env = {
+      ...process.env,
+      LOG_LEVEL: process.env['E2E_LOG_LEVEL'] ?? (debug ? 'log' : 'warn'),
+      // plain text: the output is read in error messages and prefixed line by line
+      NO_COLOR: '1',
+      FORCE_COLOR: undefined,
+      ...options.env?.[app],
+      ...extra,
+      PORT: String(port),
+      DATABASE_URL: databaseUrl.toString(),
+      RABBITMQ_URL: broker.url,
+    };
+    const env: Record<string, string> = {};
+    for (const [key, value] of Object.entries(merged)) if (value !== undefined) env[key] = value;
+    return env;
+  };
+
+  const launch = async (slot: Slot, extra?: Env): Promise<void> => {
+    if (slot.process?.running()) return;
+    slot.process = spawnApp(slot.app, {
+      port: slot.port,
+      name: `${slot.app}#${slot.replica}`,
+      env: envOf(slot.app, slot.port, extra),
+    });
+    await waitUntilReady(slot.process, readyTimeoutMs);
+  };
+
+  let stopped = false;
+  const stopAll = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await Promise.all(slots.map((slot) => (slot.process ? stopProcess(slot.process) : undefined)));
+    const results = await Promise.allSettled([broker.delete(), dropDatabases(adminUrl, Object.values(databases))]);
+    const failed = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed.length) {
+      throw new Error(
+        `Could not clean up the e2e system: ${failed.map((f) => (f.reason as Error).message).join('; ')}`,
+      );
+    }
+  };
+
+  try {
+    for (const app of APPS) {
+      const count = replicasOf(options.replicas, app);
+      for (let replica = 0; replica < count; replica++) slots.push({ app, replica, port: await freePort() });
+    }
+    // The first process of each app creates its database and runs its migrations; the other
+    // replicas join once it is ready, as in a rolling start.
+    await Promise.all(slots.filter((slot) => slot.replica === 0).map((slot) => launch(slot)));
+    await Promise.all(slots.filter((slot) => slot.replica > 0).map((slot) => launch(slot)));
+  } catch (error) {
+    await stopAll().catch(() => undefined);
+    throw error;
+  }
+
+  const slotsOf = (app: AppName) => slots.filter((slot) => slot.app === app);
+  const slot = (app: AppName, replica = 0): Slot => {
+    const found = slots.find((s) => s.app === app && s.replica === replica);
+    if (!found) throw new Error(`${app} has no replica #${replica} (${slotsOf(app).length} started)`);
+    return found;
+  };
+  const selected = (app: AppName, replica?: number) => (replica === undefined ? slotsOf(app) : [slot(app, replica)]);
+  const nextReplica = new Map<AppName, number>();
+
+  const system: System = {
+    vhost: broker.vhost,
+    brokerUrl: broker.url,
+    databases,
+    client: new ShopClient((app) => system.baseUrl(app)),
+    url: (app, replica = 0) => `http://127.0.0.1:${slot(app, replica).port}`,
+    baseUrl: (app) => {
+      const running = slotsOf(app).filter((s) => s.process?.running());
+      if (!running.length) throw new Error(`no ${app} process is running`);
+      const next = nextReplica.get(app) ?? 0;
+      nextReplica.set(app, next + 1);
+      return `http://127.0.0.1:${running[next % running.length].port}`;
+    },
+    replicaCount: (app) => slotsOf(app).length,
+    running: (app, replica = 0) => !!slot(app, replica).process?.running(),
+    stopApp: async (app, replica) => {
+      await Promise.all(selected(app, replica).map((s) => (s.process ? stopProcess(s.process) : undefined)));
+    },
+    startApp: async (app, startOptions = {}) => {
+      await Promise.all(selected(app, startOptions.replica).map((s) => launch(s, startOptions.env)));
+    },
+    kill: async (app, replica = 0, signal = 'SIGKILL') => {
+      const target = slot(app, replica).process;
+      if (!target) throw new Error(`${app}#${replica} was never started`);
+      return target.kill(signal);
+    },
+    output: (app, replica = 0) => slot(app, replica).process?.output() ?? '',
+    stop: stopAll,
+  };
+  return system;
+}
+
+function replicasOf(replicas: SystemOptions['replicas'], app: AppName): number {
+  const count = typeof replicas === 'number' ? replicas : (replicas?.[app] ?? 1);
+  if (!Number.isInteger(count) || count < 1) throw new Error(`replicas of ${app} must be a positive integer`);
+  return count;
+}
+
+/**
+ * Drops the apps' databases. An app stopped while it was creating its database leaves the server
+ * finishing a CREATE DATABASE after the process is gone: wait for such statements first, so that no
+ * database appears after the drop.
+ */
+async function dropDatabases(adminUrl: string, names: string[]): Promise<void> {
+  const client = new Client({ connectionString: adminUrl, connectionTimeoutMillis: 10_000 });
+  await client.connect();
+  try {
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      const { rows } = await client.query<{ n: string }>(
+        `SELECT count(*) AS n FROM pg_stat_activity
+          WHERE pid <> pg_backend_pid() AND state <> 'idle' AND query ILIKE '%create database%'
+            AND query LIKE ANY($1::text[])`,
+        [names.map((name) => `%${name}%`)],
+      );
+      if (Number(rows[0].n) === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    for (const name of names) {
+      assertTestDatabaseName(name);
+      await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) {
+    throw new Error(
+      `${name} is not set: run the e2e suites through Jest (its global setup starts the services) or export ${name}`,
+    );
+  }
+  return value;
+}
