@@ -10,3 +10,4 @@ export {
   type SpawnNodeProcessOptions,
 } from './lib/spawn-node-process';
 export { assertTestDatabaseName, assertTestVhostName } from './lib/test-names';
+export { freePort } from './lib/free-port';

@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { spawnNodeProcess, type ChildExit } from '@shop/testing';
 import { dirname, join } from 'node:path';
 
 export const APPS = ['orders', 'inventory', 'payments', 'notifications'] as const;
@@ -8,10 +7,7 @@ export type AppName = (typeof APPS)[number];
 
 export const BUILD_COMMAND = 'npx nx run-many -t build -p orders inventory payments notifications';
 
-export interface ChildExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+export { freePort, type ChildExit } from '@shop/testing';
 
 /** One running app process: `node dist/apps/<app>/main.js`. */
 export interface AppProcess {
@@ -38,9 +34,7 @@ export interface SpawnAppOptions {
   name: string;
 }
 
-const OUTPUT_LIMIT = 1024 * 1024;
 const ROOT = workspaceRoot();
-const EXIT_WITH_PARENT = join(__dirname, 'exit-with-parent.js');
 
 /** `dist/apps/<app>/main.js`, or an error naming the build command when it is not there. */
 export function builtApp(app: AppName): string {
@@ -52,65 +46,21 @@ export function builtApp(app: AppName): string {
 }
 
 /**
- * Starts a built app as a real process. Its output is kept (see `output()`) and shown on stderr,
- * each line prefixed with `[name]`, only with DEBUG_CHILDREN=1. It is killed when the test process
- * exits, and it stops by itself when the test process is killed outright (exit-with-parent.js).
+ * Starts a built app as a real process (`spawnNodeProcess` of @shop/testing: output kept, shown with
+ * DEBUG_CHILDREN=1, killed when the test process exits, stopping by itself when that is killed outright).
  */
 export function spawnApp(app: AppName, options: SpawnAppOptions): AppProcess {
-  const main = builtApp(app);
-  const child = spawn(process.execPath, ['-r', EXIT_WITH_PARENT, main], {
-    cwd: ROOT,
-    env: options.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-
-  let output = '';
-  const debug = process.env['DEBUG_CHILDREN'] === '1';
-  const record = (stream: 'stdout' | 'stderr') => {
-    let partialLine = '';
-    return (chunk: Buffer) => {
-      const text = chunk.toString();
-      output = (output + text).slice(-OUTPUT_LIMIT);
-      if (!debug) return;
-      const lines = (partialLine + text).split('\n');
-      partialLine = lines.pop() ?? '';
-      for (const line of lines) process.stderr.write(`[${options.name}${stream === 'stderr' ? ' !' : ''}] ${line}\n`);
-    };
-  };
-  child.stdout?.on('data', record('stdout'));
-  child.stderr?.on('data', record('stderr'));
-
-  let exit: ChildExit | undefined;
-  const forget = killOnExit(() => {
-    if (!exit) child.kill('SIGKILL');
-  });
-  const exited = new Promise<ChildExit>((resolve) => {
-    const done = (result: ChildExit) => {
-      if (exit) return;
-      exit = result;
-      forget();
-      resolve(result);
-    };
-    child.once('error', (error) => {
-      output += `\n[spawn error] ${error.message}\n`;
-      done({ code: null, signal: null });
-    });
-    child.once('exit', (code, signal) => done({ code, signal }));
-  });
-
+  const child = spawnNodeProcess(builtApp(app), { env: options.env, name: options.name, inheritEnv: false });
   return {
     app,
     name: options.name,
-    pid: child.pid ?? -1,
+    pid: child.pid,
     port: options.port,
     baseUrl: `http://127.0.0.1:${options.port}`,
-    exited,
-    running: () => !exit,
-    kill: (signal = 'SIGTERM') => {
-      if (!exit) child.kill(signal);
-      return exited;
-    },
-    output: () => output,
+    exited: child.exited,
+    running: child.running,
+    kill: child.kill,
+    output: child.output,
   };
 }
 
@@ -160,47 +110,12 @@ export async function stopProcess(proc: AppProcess, graceMs = 15_000): Promise<C
   return result;
 }
 
-/** A TCP port on 127.0.0.1 that nothing listens on right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('could not read the port the OS picked'))));
-    });
-  });
-}
-
 export function describeExit(exit: ChildExit): string {
   return exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
 }
 
 export function tail(text: string, chars = 4_000): string {
   return text.length > chars ? `...${text.slice(-chars)}` : text;
-}
-
-/** Last-resort cleanups, run synchronously when the test process exits (also after a forgotten afterAll). */
-const cleanups = new Set<() => void>();
-let exitHookInstalled = false;
-
-function killOnExit(cleanup: () => void): () => void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const fn of cleanups) {
-        try {
-          fn();
-        } catch {
-          // the process is going away: nothing left to report to
-        }
-      }
-    });
-  }
-  cleanups.add(cleanup);
-  return () => cleanups.delete(cleanup);
 }
 
 /** The directory holding nx.json, above this file. */

@@ -15,6 +15,8 @@ export interface ChildHandle {
   kill(signal?: NodeJS.Signals): Promise<ChildExit>;
   /** Resolves when the process has exited, never rejects. */
   readonly exited: Promise<ChildExit>;
+  /** True until the process has exited. */
+  running(): boolean;
   /** Everything the process wrote so far, stdout and stderr interleaved. */
   output(): string;
   /** Resolves with the first match of `pattern` in the output; rejects on timeout or if the process exits first. */
@@ -28,13 +30,16 @@ export interface SpawnNodeProcessOptions {
   name?: string;
   /** Working directory; the workspace root by default. */
   cwd?: string;
+  /** False: the process gets `env` only, nothing of this process's environment. True by default. */
+  inheritEnv?: boolean;
 }
 
 const OUTPUT_LIMIT = 1024 * 1024;
 
 /**
- * Runs a TypeScript entry file as a real Node process (`node -r @swc-node/register <file>`), with the
- * workspace's path aliases (`@shop/*`) and decorator metadata, as the apps run in the e2e tests.
+ * Runs an entry file as a real Node process: a TypeScript one through `node -r @swc-node/register`,
+ * with the workspace's path aliases (`@shop/*`) and decorator metadata; a JavaScript one (a built
+ * app, `dist/apps/<app>/main.js`) as it is.
  * Its output is kept for `output()` / `waitForOutput()` and shown on stderr, each line prefixed with
  * `[name]`, only when `DEBUG_CHILDREN=1`. It is killed when the test process exits.
  */
@@ -43,14 +48,20 @@ export function spawnNodeProcess(entryTsFile: string, options: SpawnNodeProcessO
   const name = options.name ?? basename(entry).replace(/\.[cm]?[jt]s$/, '');
   const root = workspaceRoot();
   const env: NodeJS.ProcessEnv = { SWC_NODE_PROJECT: join(root, 'tsconfig.base.json') };
-  for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
+  const inherited = options.inheritEnv === false ? {} : process.env;
+  for (const [key, value] of Object.entries({ ...inherited, ...options.env })) {
     if (value !== undefined) env[key] = value;
     else delete env[key];
   }
 
   const child = spawn(
     process.execPath,
-    ['-r', require.resolve('@swc-node/register'), '-r', require.resolve('./exit-with-parent'), entry],
+    [
+      ...(/\.[cm]?ts$/.test(entry) ? ['-r', require.resolve('@swc-node/register')] : []),
+      '-r',
+      require.resolve('./exit-with-parent.js'),
+      entry,
+    ],
     { cwd: options.cwd ?? root, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
 
@@ -97,6 +108,7 @@ export function spawnNodeProcess(entryTsFile: string, options: SpawnNodeProcessO
     name,
     exited,
     output: () => output,
+    running: () => !exit,
     kill: (signal = 'SIGTERM') => {
       if (!exit) child.kill(signal);
       return exited;

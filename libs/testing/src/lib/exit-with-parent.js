@@ -1,10 +1,11 @@
 /**
+ * Plain JavaScript, so that it preloads into TypeScript entries and built apps alike.
  * Preloaded (`node -r`) into every child of `spawnNodeProcess`: when the test process that started
  * it is gone, even killed outright, the child is re-parented; it then shuts down (SIGTERM, so its own
  * shutdown hooks run) and, should it still be there 5 s later, exits.
  */
 const parentPid = process.ppid;
-let orphanedAt: number | undefined;
+let orphanedAt;
 
 const watch = setInterval(() => {
   if (process.ppid === parentPid) return;
@@ -16,5 +17,3 @@ const watch = setInterval(() => {
   }
 }, 500);
 watch.unref();
-
-export {};
