@@ -295,6 +295,14 @@ describe('the HTTP contract', () => {
       expectNestError(await client.http('orders', `/orders?limit=${limit}`), 400, ['limit']);
     });
 
+    it.each(['pending', 'SHIPPED', ''])('rejects status=%s with a 400 naming status', async (status) => {
+      expectNestError(await client.http('orders', `/orders?status=${status}`), 400, ['status']);
+    });
+
+    it('rejects an unknown query parameter with a 400 naming it', async () => {
+      expectNestError(await client.http('orders', `/orders?colour=red`), 400, ['colour']);
+    });
+
     it('rejects a cursor it did not issue with a 400', async () => {
       expectNestError(await client.http('orders', `/orders?cursor=${encodeURIComponent('not a cursor!')}`), 400);
       expectNestError(await client.http('orders', `/orders?cursor=AAAA`), 400);
