@@ -7,6 +7,8 @@
  * - unset: started with testcontainers, and the variables set for the workers, which inherit them;
  *   `RABBITMQ_MANAGEMENT_URL` too, and `RABBITMQ_FROM_TESTCONTAINERS=1` so that private brokers
  *   (`startPrivateBroker`) are containers as well.
+ * - unset and no Docker: RabbitMQ and PostgreSQL on 127.0.0.1's standard ports, when they answer
+ *   (guest/guest, postgres with trust auth: a developer machine's defaults); else one line saying what to do.
  *
  * Runs in Jest's parent process, once per project in a multi-project run: the variables set by the
  * first call make the next ones reuse the same containers. global-teardown.js stops what was started.
@@ -79,7 +81,13 @@ async function startMissingServices(state) {
   const needDatabase = !process.env.DATABASE_URL;
   if (!needBroker && !needDatabase) return;
 
-  await assertDockerAvailable();
+  try {
+    await assertDockerAvailable();
+  } catch (noDocker) {
+    // No Docker: RabbitMQ and PostgreSQL on this machine's standard ports, if they answer.
+    if (await useLocalServices(state, needBroker, needDatabase)) return;
+    throw new SetupError(`${noDocker.message}; nothing answers on 127.0.0.1:5672 and :5432 either`);
+  }
   const started = await Promise.allSettled([
     needBroker ? startBroker() : undefined,
     needDatabase ? startDatabase() : undefined,
@@ -100,6 +108,26 @@ async function startMissingServices(state) {
       if (name === 'RABBITMQ_URL' || name === 'DATABASE_URL') state.checked.add(value);
     }
   }
+}
+
+const LOCAL = {
+  RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:5672',
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
+};
+
+async function useLocalServices(state, needBroker, needDatabase) {
+  const wanted = Object.entries(LOCAL).filter(([name]) => (name === 'RABBITMQ_URL' ? needBroker : needDatabase));
+  const checks = await Promise.allSettled(
+    wanted.map(([name, url]) => (name === 'RABBITMQ_URL' ? checkBroker(url) : checkDatabase(url))),
+  );
+  if (checks.some((check) => check.status === 'rejected')) return false;
+  for (const [name, url] of wanted) {
+    process.env[name] = url;
+    state.setEnv.push(name);
+    state.checked.add(url);
+  }
+  process.stderr.write(`No Docker for testcontainers: testing against ${wanted.map(([, url]) => redact(url)).join(' and ')}\n`);
+  return true;
 }
 
 async function assertDockerAvailable() {
