@@ -126,7 +126,9 @@ async function useLocalServices(state, needBroker, needDatabase) {
     state.setEnv.push(name);
     state.checked.add(url);
   }
-  process.stderr.write(`No Docker for testcontainers: testing against ${wanted.map(([, url]) => redact(url)).join(' and ')}\n`);
+  process.stderr.write(
+    `No Docker for testcontainers: testing against ${wanted.map(([, url]) => redact(url)).join(' and ')}\n`,
+  );
   return true;
 }
 

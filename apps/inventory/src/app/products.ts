@@ -109,9 +109,9 @@ export class ProductsController {
        ON CONFLICT (sku) DO UPDATE SET name = $2, price = $3, available = $4, updated_at = now()
        RETURNING *, (xmax = 0) AS created`,
       [sku, input.name, input.price, input.available],
-    )) as (ProductRow & { created: boolean })[];
-    res.status(row!.created ? 201 : 200);
-    return toView(row!);
+    )) as [ProductRow & { created: boolean }];
+    res.status(row.created ? 201 : 200);
+    return toView(row);
   }
 }
 

@@ -46,7 +46,7 @@ export class StockService {
       await ctx.publish(tx, InventoryRejected.create({ orderId, reason: 'OUT_OF_STOCK', missing }));
       return;
     }
-    const priced: PricedLine[] = lines.map((line) => ({ ...line, unitPrice: Number(products.get(line.sku)!.price) }));
+    const priced: PricedLine[] = lines.map((line) => ({ ...line, unitPrice: Number(products.get(line.sku)?.price) }));
     for (const line of priced) {
       await tx.query(
         `UPDATE products SET available = available - $2, reserved = reserved + $2, updated_at = now() WHERE sku = $1`,

@@ -3,7 +3,6 @@ import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
-  ArrayUnique,
   IsArray,
   IsIn,
   IsInt,
@@ -12,9 +11,27 @@ import {
   Length,
   Max,
   Min,
+  ValidateBy,
   ValidateNested,
+  type ValidationOptions,
 } from 'class-validator';
 import type { OrderLine, OrderStatus } from './order';
+
+/** No sku twice among the lines (only judged once items is an array: other rules report the rest). */
+function UniqueSkus(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'uniqueSkus',
+      validator: {
+        validate: (items: unknown) =>
+          !Array.isArray(items) ||
+          new Set(items.map((item) => (item as { sku?: unknown } | null)?.sku)).size === items.length,
+        defaultMessage: () => 'items must not contain a sku twice',
+      },
+    },
+    options,
+  );
+}
 
 export class OrderItemInput {
   @ApiProperty({ minLength: 1, maxLength: 64, example: 'SKU-1' })
@@ -39,7 +56,7 @@ export class PlaceOrderInput {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(50)
-  @ArrayUnique((item: OrderItemInput | undefined) => item?.sku, { message: 'items must not contain a sku twice' })
+  @UniqueSkus()
   @ValidateNested({ each: true })
   @Type(() => OrderItemInput)
   items!: OrderItemInput[];

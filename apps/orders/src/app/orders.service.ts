@@ -78,7 +78,8 @@ export class OrdersService {
       tx.query(`SELECT * FROM orders ${where} ORDER BY seq DESC LIMIT $${params.push(limit + 1)}`, params),
     )) as OrderRow[];
     const page = rows.slice(0, limit);
-    const nextCursor = rows.length > limit ? encodeCursor(page[page.length - 1]!.seq) : null;
+    const last = page.at(-1);
+    const nextCursor = rows.length > limit && last ? encodeCursor(last.seq) : null;
     return { items: page.map(toView), nextCursor };
   }
 
@@ -222,7 +223,7 @@ function encodeCursor(seq: string): string {
 }
 
 function decodeCursor(cursor: string): string {
-  const match = /^seq:(\d{1,18})$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!match) throw new BadRequestException(['cursor is not a cursor this API returned']);
-  return match[1]!;
+  const seq = /^seq:(\d{1,18})$/.exec(Buffer.from(cursor, 'base64url').toString())?.[1];
+  if (!seq) throw new BadRequestException(['cursor is not a cursor this API returned']);
+  return seq;
 }

@@ -67,7 +67,8 @@ export class PaymentsService {
       [orderId, customerId],
     )) as unknown[];
     if (tombstone.length > 0) return;
-    const order = (await lockOrder(tx, orderId))!;
+    const order = await lockOrder(tx, orderId);
+    if (!order) throw new Error(`order ${orderId} vanished while locked`);
 
     if (order.status === 'CHARGED') {
       const [payment] = (await tx.query(`SELECT id, amount, status FROM payments WHERE order_id = $1 FOR UPDATE`, [
