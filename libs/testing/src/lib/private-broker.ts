@@ -10,6 +10,11 @@ export interface PrivateBroker {
   restart(): Promise<void>;
   /** Stops the broker and throws its data away. */
   stop(): Promise<void>;
+  /**
+   * The variables under which `brokerAdminFromEnv()` (and so `createTestVhost`) administers this
+   * broker: `RABBITMQ_NODENAME` of a local node, or `RABBITMQ_MANAGEMENT_URL` of a container.
+   */
+  adminEnv: Record<string, string>;
 }
 
 /** Same image as the shared broker of tools/jest/global-setup.js. */
@@ -24,7 +29,12 @@ export const RABBITMQ_IMAGE = 'rabbitmq:4-management-alpine';
 export async function startPrivateBroker(label: string): Promise<PrivateBroker> {
   if ((await privateBrokerKind()) === 'container') return startContainerBroker();
   const node = await LocalRabbitmqNode.start({ label });
-  return { url: node.url, restart: () => node.restart(), stop: () => node.stop() };
+  return {
+    url: node.url,
+    restart: () => node.restart(),
+    stop: () => node.stop(),
+    adminEnv: { RABBITMQ_NODENAME: node.nodeName },
+  };
 }
 
 async function privateBrokerKind(): Promise<'local' | 'container'> {
@@ -53,6 +63,9 @@ async function startContainerBroker(): Promise<PrivateBroker> {
   const url = `amqp://guest:guest@${container.getHost()}:${container.getMappedPort(5672)}`;
   return {
     url,
+    adminEnv: {
+      RABBITMQ_MANAGEMENT_URL: `http://guest:guest@${container.getHost()}:${container.getMappedPort(15672)}`,
+    },
     // stop_app/start_app rather than a container restart, which may map the port anew.
     restart: async () => {
       await rabbitmqctlIn(container, ['stop_app']);
