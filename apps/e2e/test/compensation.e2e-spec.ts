@@ -7,6 +7,7 @@ import {
   runSentinelOrder,
   startSystem,
   waitForInvariants,
+  waitForProduct,
   type ShopClient,
   type System,
 } from '../src/support';
@@ -36,15 +37,7 @@ describe('compensation of an order cancelled mid-saga', () => {
   afterAll(() => system?.stop(), 60_000);
 
   const productNow = (sku: string, expected: { available: number; reserved: number }) =>
-    waitFor(
-      async () => {
-        const product = await client.getProduct(sku);
-        return product.available === expected.available && product.reserved === expected.reserved ? product : false;
-      },
-      { timeoutMs: 30_000, description: `${sku} to have ${JSON.stringify(expected)}` },
-    ).catch(async (error: Error) => {
-      throw new Error(`${error.message}; now ${JSON.stringify(await client.getProduct(sku))}`);
-    });
+    waitForProduct(client, sku, expected);
 
   it(
     'cancels a PENDING order at the customer request: stock released, and nothing left captured once payments is back',

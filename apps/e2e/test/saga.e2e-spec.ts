@@ -7,6 +7,7 @@ import {
   sampleProduct,
   startSystem,
   waitForInvariants,
+  waitForProduct,
   type ShopClient,
   type System,
 } from '../src/support';
@@ -29,15 +30,7 @@ describe('the order saga', () => {
   afterAll(() => system?.stop(), 60_000);
 
   const productNow = (sku: string, expected: { available: number; reserved: number }) =>
-    waitFor(
-      async () => {
-        const product = await client.getProduct(sku);
-        return product.available === expected.available && product.reserved === expected.reserved ? product : false;
-      },
-      { timeoutMs: 20_000, description: `${sku} to have ${JSON.stringify(expected)}` },
-    ).catch(async (error: Error) => {
-      throw new Error(`${error.message}; now ${JSON.stringify(await client.getProduct(sku))}`);
-    });
+    waitForProduct(client, sku, expected);
 
   it(
     'confirms an order at inventory prices, captures its total once, moves the stock and notifies the customer',

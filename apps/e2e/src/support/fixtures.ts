@@ -1,3 +1,4 @@
+import { waitFor } from '@shop/testing';
 import { randomUUID } from 'node:crypto';
 import type { Order, OrderLineRequest, PlaceOrderRequest, Product, ShopClient } from './shop-client';
 
@@ -99,4 +100,22 @@ export function sampleProduct(client: ShopClient, sku: string, intervalMs = 25) 
       };
     },
   };
+}
+
+/** Waits until the product shows these `available` and `reserved` counts; the error says what it shows. */
+export function waitForProduct(
+  client: ShopClient,
+  sku: string,
+  expected: { available: number; reserved: number },
+  timeoutMs = 30_000,
+): Promise<Product> {
+  return waitFor(
+    async () => {
+      const product = await client.getProduct(sku);
+      return product.available === expected.available && product.reserved === expected.reserved ? product : false;
+    },
+    { timeoutMs, description: `${sku} to have ${JSON.stringify(expected)}` },
+  ).catch(async (error: Error) => {
+    throw new Error(`${error.message}; now ${JSON.stringify(await client.getProduct(sku))}`);
+  });
 }
