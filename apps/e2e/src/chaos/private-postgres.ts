@@ -73,8 +73,70 @@ async function pg(command: string, args: string[], timeoutMs = 60_000) {
   }
 }
 
-/** A PostgreSQL cluster of its own in a temporary directory, on a free port. */
+/**
+ * A PostgreSQL cluster of its own: with this machine's PostgreSQL server binaries, in a temporary
+ * directory on a free port; without them (a contributor with Docker only), a container bound to a
+ * fixed free port, so that its URL survives `restart()`.
+ */
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+  try {
+    pgBin('initdb');
+  } catch (noServer) {
+    if (await dockerAvailable()) return startContainerPostgres();
+    throw noServer;
+  }
+  return startLocalPostgres();
+}
+
+async function dockerAvailable(): Promise<boolean> {
+  try {
+    const { getContainerRuntimeClient } = await import('testcontainers');
+    await getContainerRuntimeClient();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function startContainerPostgres(): Promise<PrivatePostgres> {
+  const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
+  const port = await freePort();
+  const container = await new PostgreSqlContainer('postgres:17-alpine')
+    .withExposedPorts({ container: 5432, host: port })
+    .withCommand(['postgres', '-c', 'max_connections=300', '-c', 'fsync=off'])
+    .start();
+  const url = `postgres://${container.getUsername()}:${container.getPassword()}@${container.getHost()}:${port}/postgres`;
+  return {
+    url,
+    dir: '',
+    restart: async () => {
+      await container.restart();
+      await waitUntilAccepting(url);
+    },
+    stop: async () => {
+      await container.stop();
+    },
+  };
+}
+
+async function waitUntilAccepting(url: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const client = new Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      await client.end();
+      return;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      if (Date.now() > deadline) throw new Error(`private PostgreSQL at ${url} not ready: ${(error as Error).message}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+async function startLocalPostgres(): Promise<PrivatePostgres> {
   const dir = await mkdtemp(join(tmpdir(), 'shop-chaos-pg-'));
   if (process.getuid?.() === 0) {
     const { stdout } = await run('id', ['-u', 'postgres']);
@@ -98,23 +160,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   });
   watchdog.unref();
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  const ready = async () => {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const client = new Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
-      try {
-        await client.connect();
-        await client.query('SELECT 1');
-        await client.end();
-        return;
-      } catch (error) {
-        await client.end().catch(() => undefined);
-        if (Date.now() > deadline)
-          throw new Error(`private PostgreSQL at ${url} not ready: ${(error as Error).message}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
-  };
+  const ready = () => waitUntilAccepting(url);
   const stopNow = async () => {
     if (existsSync(join(data, 'postmaster.pid'))) {
       await pg('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => {
