@@ -1,7 +1,7 @@
 export { createTestDatabase, type TestDatabase } from './lib/test-database';
 export { createTestVhost, type CreateTestVhostOptions, type TestBroker } from './lib/test-vhost';
 export type { BrokerAdmin } from './lib/broker-admin';
-export { startPrivateBroker, type PrivateBroker } from './lib/private-broker';
+export { dockerAvailable, startPrivateBroker, type PrivateBroker } from './lib/private-broker';
 export { waitFor, type WaitForOptions } from './lib/wait-for';
 export {
   spawnNodeProcess,

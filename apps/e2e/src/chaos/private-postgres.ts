@@ -4,7 +4,7 @@ import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '@shop/testing';
+import { dockerAvailable, freePort } from '@shop/testing';
 import { Client } from 'pg';
 
 const run = promisify(execFile);
@@ -86,16 +86,6 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     throw noServer;
   }
   return startLocalPostgres();
-}
-
-async function dockerAvailable(): Promise<boolean> {
-  try {
-    const { getContainerRuntimeClient } = await import('testcontainers');
-    await getContainerRuntimeClient();
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function startContainerPostgres(): Promise<PrivatePostgres> {

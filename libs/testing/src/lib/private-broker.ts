@@ -46,7 +46,8 @@ async function privateBrokerKind(): Promise<'local' | 'container'> {
   return (await dockerAvailable()) ? 'container' : 'local';
 }
 
-async function dockerAvailable(): Promise<boolean> {
+/** Whether testcontainers finds a container runtime (a Docker engine) on this machine. */
+export async function dockerAvailable(): Promise<boolean> {
   try {
     const { getContainerRuntimeClient } = await import('testcontainers');
     await getContainerRuntimeClient();
