@@ -44,8 +44,16 @@ export class ManagementApiBrokerAdmin implements BrokerAdmin {
   }
 
   async closeConnections(vhost: string, reason: string): Promise<void> {
-    // Only the connections open now: a client that reconnects opens one with another name.
-    const targets = new Set((await this.connectionsOf(vhost)).map((connection) => connection.name));
+    // Only the connections open now: a client that reconnects opens one with another name. A connection
+    // opened a moment ago may not be listed yet: give the listing until the next statistics tick.
+    const listed = await waitFor(
+      async () => {
+        const open = await this.connectionsOf(vhost);
+        return open.length > 0 ? open : undefined;
+      },
+      { timeoutMs: 6_000, intervalMs: 100, description: `a connection of vhost ${vhost} listed` },
+    ).catch(() => []);
+    const targets = new Set(listed.map((connection) => connection.name));
     await waitFor(
       async () => {
         const open = (await this.connectionsOf(vhost)).filter((connection) => targets.has(connection.name));
