@@ -433,6 +433,10 @@ describe('the HTTP contract', () => {
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toMatch(/text\/plain/);
       expect(response.text).toContain('# HELP');
+      // Its own HTTP requests, by route template: the readiness probes the harness made count there.
+      expect(response.text).toMatch(
+        /^http_request_duration_seconds_count\{method="GET",route="\/health\/ready",status="200"\} [1-9]/m,
+      );
     });
 
     it('serves its API documentation at /docs', async () => {

@@ -8,7 +8,7 @@ import {
 import { OrderCancelled, OrderConfirmed, OrderPlaced, type CancellationReason } from '@shop/contracts';
 import { Outbox } from '@shop/messaging';
 import { createHash, randomUUID } from 'node:crypto';
-import type { EntityManager } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { ListOrdersQuery, PlaceOrderInput } from './dto';
 import { toView, type OrderRow, type OrderView } from './order';
 
@@ -25,7 +25,10 @@ export interface Placed {
  */
 @Injectable()
 export class OrdersService {
-  constructor(private readonly outbox: Outbox) {}
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly db: DataSource,
+  ) {}
 
   async place(input: PlaceOrderInput, idempotencyKey?: string): Promise<Placed> {
     const id = randomUUID();
@@ -59,9 +62,7 @@ export class OrdersService {
   }
 
   async get(id: string): Promise<OrderView> {
-    const [row] = (await this.outbox.transaction((tx) =>
-      tx.query(`SELECT * FROM orders WHERE id = $1`, [id]),
-    )) as OrderRow[];
+    const [row] = (await this.db.query(`SELECT * FROM orders WHERE id = $1`, [id])) as OrderRow[];
     if (!row) throw new NotFoundException([`order ${id} does not exist`]);
     return toView(row);
   }
@@ -74,8 +75,9 @@ export class OrdersService {
     if (query.status !== undefined) conditions.push(`status = $${params.push(query.status)}`);
     if (query.cursor !== undefined) conditions.push(`seq < $${params.push(decodeCursor(query.cursor))}`);
     const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
-    const rows = (await this.outbox.transaction((tx) =>
-      tx.query(`SELECT * FROM orders ${where} ORDER BY seq DESC LIMIT $${params.push(limit + 1)}`, params),
+    const rows = (await this.db.query(
+      `SELECT * FROM orders ${where} ORDER BY seq DESC LIMIT $${params.push(limit + 1)}`,
+      params,
     )) as OrderRow[];
     const page = rows.slice(0, limit);
     const last = page.at(-1);

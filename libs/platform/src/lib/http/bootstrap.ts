@@ -63,8 +63,8 @@ export async function runApp<S extends z.ZodRawShape>(definition: AppDefinition<
   return app;
 }
 
-/** The HTTP behaviour every app shares (also used by tests that build an app in-process). */
-export function configureHttp(app: NestExpressApplication): void {
+/** The HTTP behaviour every app shares. */
+function configureHttp(app: NestExpressApplication): void {
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.use(bodyParserErrors);
   app.useGlobalPipes(

@@ -1,14 +1,14 @@
 import { Controller, Get, Header, Injectable, type NestMiddleware } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 /** One Prometheus registry per app process: Node's default metrics plus the HTTP ones below. */
 @Injectable()
 export class Metrics {
   readonly registry = new Registry();
+  /** Rate, errors (`status` 5xx) and duration of the HTTP API, all from this one histogram. */
   readonly httpRequests: Histogram<'method' | 'route' | 'status'>;
-  readonly httpErrors: Counter<'method' | 'route' | 'status'>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -17,12 +17,6 @@ export class Metrics {
       help: 'HTTP requests by method, route template and status code',
       labelNames: ['method', 'route', 'status'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers: [this.registry],
-    });
-    this.httpErrors = new Counter({
-      name: 'http_server_errors_total',
-      help: 'HTTP answers with a 5xx status',
-      labelNames: ['method', 'route', 'status'],
       registers: [this.registry],
     });
   }
@@ -37,13 +31,11 @@ export class HttpMetricsMiddleware implements NestMiddleware {
     const end = this.metrics.httpRequests.startTimer();
     res.on('finish', () => {
       const route = (req.route as { path?: string } | undefined)?.path;
-      const labels = {
+      end({
         method: req.method,
         route: route ? `${req.baseUrl}${route}` : 'unmatched',
         status: String(res.statusCode),
-      };
-      end(labels);
-      if (res.statusCode >= 500) this.metrics.httpErrors.inc(labels);
+      });
     });
     next();
   }
