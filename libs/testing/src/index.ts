@@ -11,3 +11,29 @@ export {
 } from './lib/spawn-node-process';
 export { assertTestDatabaseName, assertTestVhostName } from './lib/test-names';
 export { freePort } from './lib/free-port';
+export {
+  machineInfo,
+  describeMachine,
+  percentile,
+  summarize,
+  lineChart,
+  barChart,
+  stackSvgs,
+  markdownTable,
+  writeReport,
+  formatWithPrettier,
+  progressBar,
+  niceStep,
+  escapeXml,
+  formatTick,
+  formatValue,
+  PALETTE,
+  SECONDS_STEPS,
+  type MachineInfo,
+  type MachineInfoOptions,
+  type Series,
+  type ReferenceLine,
+  type LineChartOptions,
+  type BarChartOptions,
+  type WriteReportOptions,
+} from './lib/report';

@@ -1,5 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { escapeXml, markdownTable, niceStep, SECONDS_STEPS, writeReport } from '@shop/testing';
 import type { ChaosReport, Sample } from './chaos';
 
 const COLORS = { PENDING: '#e0a800', CONFIRMED: '#2e8b57', CANCELLED: '#c0392b' } as const;
@@ -72,7 +71,7 @@ export function renderSvg(report: ChaosReport): string {
     out.push(`<line x1="${m.left}" x2="${W - m.right}" y1="${y(v)}" y2="${y(v)}" stroke="#eee"/>`);
     out.push(`<text x="${m.left - 6}" y="${y(v) + 4}" text-anchor="end">${v}</text>`);
   }
-  const step = niceStep(tMax / 1000 / 10);
+  const step = niceStep(tMax / 1000 / 10, SECONDS_STEPS);
   for (let s = 0; s * 1000 <= tMax; s += step) {
     out.push(`<text x="${x(s * 1000)}" y="${H - m.bottom + 16}" text-anchor="middle">${s}s</text>`);
   }
@@ -112,15 +111,6 @@ export function renderSvg(report: ChaosReport): string {
   return `${out.join('\n')}\n`;
 }
 
-function niceStep(raw: number): number {
-  for (const s of [1, 2, 5, 10, 15, 20, 30, 60, 120, 300]) if (s >= raw) return s;
-  return 600;
-}
-
-function escapeXml(text: string): string {
-  return text.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c] as string);
-}
-
 export function renderMarkdown(report: ChaosReport, svgFile: string): string {
   const lines: string[] = [];
   lines.push(`# Chaos run ${report.startedAt}: ${report.passed ? 'PASSED' : 'FAILED'}`);
@@ -135,20 +125,20 @@ export function renderMarkdown(report: ChaosReport, svgFile: string): string {
   lines.push('');
   lines.push('## Orders by final state');
   lines.push('');
-  lines.push('| kind | ' + ['state', 'count'].join(' | ') + ' |');
-  lines.push('| --- | --- | --- |');
-  for (const [kind, states] of Object.entries(report.orders.byKind)) {
-    for (const [state, n] of Object.entries(states)) lines.push(`| ${kind} | ${state} | ${n} |`);
-  }
-  lines.push(`| **all** | accepted | ${report.orders.accepted} of ${report.orders.requested} |`);
+  const byState = Object.entries(report.orders.byKind).flatMap(([kind, states]) =>
+    Object.entries(states).map(([state, n]) => [kind, state, n]),
+  );
+  byState.push(['**all**', 'accepted', `${report.orders.accepted} of ${report.orders.requested}`]);
+  lines.push(markdownTable(['kind', 'state', 'count'], byState));
   lines.push('');
   lines.push('## Faults');
   lines.push('');
-  lines.push('| at (s) | took (s) | fault | detail |');
-  lines.push('| --- | --- | --- | --- |');
-  for (const f of report.faults) {
-    lines.push(`| ${(f.atMs / 1000).toFixed(1)} | ${(f.durationMs / 1000).toFixed(1)} | ${f.kind} | ${f.detail} |`);
-  }
+  lines.push(
+    markdownTable(
+      ['at (s)', 'took (s)', 'fault', 'detail'],
+      report.faults.map((f) => [(f.atMs / 1000).toFixed(1), (f.durationMs / 1000).toFixed(1), f.kind, f.detail]),
+    ),
+  );
   lines.push('');
   lines.push(
     '"kill-after-commit" is approximated: a burst of 20 POSTs goes to one orders replica, which is SIGKILLed the moment the ' +
@@ -159,21 +149,21 @@ export function renderMarkdown(report: ChaosReport, svgFile: string): string {
   lines.push('## Timings');
   lines.push('');
   const d = report.durationsMs;
-  lines.push(`| startup | load | heal | time to heal | check | total |`);
-  lines.push('| --- | --- | --- | --- | --- | --- |');
   lines.push(
-    [d.startup, d.load, d.heal, d.timeToHeal, d.check, d.total]
-      .map((v) => `${(v / 1000).toFixed(1)} s`)
-      .join(' | ')
-      .replace(/^/, '| ')
-      .concat(' |'),
+    markdownTable(
+      ['startup', 'load', 'heal', 'time to heal', 'check', 'total'],
+      [[d.startup, d.load, d.heal, d.timeToHeal, d.check, d.total].map((v) => `${(v / 1000).toFixed(1)} s`)],
+    ),
   );
   lines.push('');
   lines.push('## Invariants');
   lines.push('');
-  lines.push('| result | invariant | broken |');
-  lines.push('| --- | --- | --- |');
-  for (const inv of report.invariants) lines.push(`| ${inv.pass ? 'PASS' : '**FAIL**'} | ${inv.name} | ${inv.count} |`);
+  lines.push(
+    markdownTable(
+      ['result', 'invariant', 'broken'],
+      report.invariants.map((inv) => [inv.pass ? 'PASS' : '**FAIL**', inv.name, inv.count]),
+    ),
+  );
   lines.push('');
   const c = report.counts;
   lines.push(
@@ -194,26 +184,17 @@ export function renderMarkdown(report: ChaosReport, svgFile: string): string {
   return lines.join('\n');
 }
 
-/** Writes reports/chaos-<timestamp>.json, .md and .svg; returns their paths. */
+/**
+ * Writes reports/chaos-<timestamp>.json, .md and .svg (formatted like the rest of the repository, so
+ * that `prettier --check .` passes with reports/ present); returns their paths.
+ */
 export async function writeReports(report: ChaosReport, dir: string): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
-  const stamp = report.startedAt.replace(/[:.]/g, '-');
-  const base = `chaos-${stamp}`;
-  const svg = `${base}.svg`;
-  // formatted like the rest of the repository, so that `prettier --check .` (npm test) passes with reports/ present
-  await writeFile(join(dir, `${base}.json`), await pretty(`${JSON.stringify(report, null, 2)}\n`, 'json'));
-  await writeFile(join(dir, svg), renderSvg(report));
-  await writeFile(join(dir, `${base}.md`), await pretty(renderMarkdown(report, svg), 'markdown'));
-  return [join(dir, `${base}.json`), join(dir, `${base}.md`), join(dir, svg)];
-}
-
-async function pretty(text: string, parser: 'json' | 'markdown'): Promise<string> {
-  try {
-    const prettier = await import('prettier');
-    const config =
-      (await prettier.resolveConfig(join(process.cwd(), `file.${parser === 'json' ? 'json' : 'md'}`))) ?? {};
-    return await prettier.format(text, { ...config, parser });
-  } catch {
-    return text;
-  }
+  const name = `chaos-${report.startedAt.replace(/[:.]/g, '-')}`;
+  return writeReport({
+    dir,
+    name,
+    json: report,
+    markdown: renderMarkdown(report, `${name}.svg`),
+    svg: renderSvg(report),
+  });
 }
