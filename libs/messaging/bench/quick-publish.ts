@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     const channel = await model.createConfirmChannel();
     const publisher = new ConfirmPublisher();
     publisher.attach(channel);
-    const outbox = new Outbox(dataSource, 'orders', EVENTS, () => undefined);
+    const outbox = new Outbox(dataSource, 'orders', EVENTS, () => undefined, 0);
     for (let i = 0; i < total; i += 500) {
       await outbox.transaction(async (tx) => {
         for (let j = i; j < Math.min(i + 500, total); j++) await outbox.publish(tx, event());

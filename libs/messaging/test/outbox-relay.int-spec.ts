@@ -142,7 +142,7 @@ describe('outbox relay', () => {
     await orders.dataSource.query(`DELETE FROM messaging_outbox`);
   });
 
-  it('relays every event exactly once with two replicas claiming rows side by side', async () => {
+  it('relays every event exactly once with two replicas committing and relaying side by side', async () => {
     const second = await startApp({ app: 'orders', brokerUrl: broker.url, databaseUrl: database.url });
     try {
       const tap = await raw.tap('orders', 'order.placed');

@@ -40,6 +40,11 @@ export interface MessagingOptions {
     unroutableAllowed?: string[];
     /** Cap of the backoff between publish attempts of one outbox row. */
     maxBackoffMs?: number;
+    /**
+     * The process that commits an event publishes it itself, at once; only when it has not done so
+     * within this lease (it died, say) does any replica's relay take the row over.
+     */
+    leaseMs?: number;
   };
   inbox?: {
     /** How long processed message ids are remembered for duplicate detection. */
@@ -60,7 +65,13 @@ export interface ResolvedOptions {
   url: string;
   consumerDefaults: { prefetch: number; concurrency: number; retry: RetryPolicy };
   deliveryLimit: number;
-  outbox: { pollIntervalMs: number; batchSize: number; maxBackoffMs: number; unroutableAllowed: string[] };
+  outbox: {
+    pollIntervalMs: number;
+    batchSize: number;
+    maxBackoffMs: number;
+    unroutableAllowed: string[];
+    leaseMs: number;
+  };
   inbox: { retentionMs: number };
   reconnect: { initialDelayMs: number; maxDelayMs: number };
   heartbeatSeconds: number;
@@ -84,6 +95,7 @@ export function resolveOptions(options: MessagingOptions): ResolvedOptions {
       batchSize: options.outbox?.batchSize ?? 100,
       maxBackoffMs: options.outbox?.maxBackoffMs ?? 30_000,
       unroutableAllowed: options.outbox?.unroutableAllowed ?? [],
+      leaseMs: options.outbox?.leaseMs ?? 10_000,
     },
     inbox: { retentionMs: options.inbox?.retentionMs ?? 7 * 24 * 3600_000 },
     reconnect: {

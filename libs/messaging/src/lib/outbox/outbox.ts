@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner } from 'typeorm';
 import { childTraceparent, type AppName, type CloudEvent, type EventRegistry, serializeEvent } from '@shop/contracts';
 import { TraceContext } from '../tracing/trace-context';
+import type { OutboxRow } from './outbox-relay';
 
 const PENDING = Symbol.for('shop.messaging.outbox-pending');
 
@@ -9,17 +10,24 @@ const PENDING = Symbol.for('shop.messaging.outbox-pending');
  * change that caused it, and the relay publishes it once that transaction has committed.
  */
 export class Outbox {
+  /**
+   * @param leaseMs how long the committing process has to publish its rows itself before any relay
+   *   (another replica's, or its own after a restart) may take them over.
+   */
   constructor(
     private readonly dataSource: DataSource,
     private readonly app: AppName,
     private readonly registry: EventRegistry,
-    private readonly onCommitted: () => void,
+    private readonly onCommitted: (rows: OutboxRow[]) => void,
+    private readonly leaseMs = 10_000,
   ) {
-    // Kick the relay right after any transaction that wrote to the outbox commits: no polling lag,
-    // whether the transaction came from `Outbox.transaction`, `EventContext.transaction` or the app's own.
+    // Hand the rows to the relay right after any transaction that wrote to the outbox commits: no
+    // polling lag, whether the transaction came from `Outbox.transaction`, `EventContext.transaction`
+    // or the app's own.
     const subscriber: EntitySubscriberInterface = {
       afterTransactionCommit: ({ queryRunner }) => {
-        if (takePending(queryRunner)) this.onCommitted();
+        const rows = takePending(queryRunner);
+        if (rows.length > 0) this.onCommitted(rows);
       },
       afterTransactionRollback: ({ queryRunner }) => {
         takePending(queryRunner);
@@ -54,26 +62,30 @@ export class Outbox {
       ...((event.tracestate ?? scope?.tracestate) ? { tracestate: event.tracestate ?? scope?.tracestate } : {}),
       ...((event.causationid ?? scope?.causationId) ? { causationid: event.causationid ?? scope?.causationId } : {}),
     };
+    const row: OutboxRow = {
+      id: stamped.id,
+      exchange: definition.producer,
+      routing_key: definition.type,
+      body: serializeEvent(stamped).toString('utf8'),
+      subject: stamped.subject,
+      traceparent: stamped.traceparent ?? null,
+      tracestate: stamped.tracestate ?? null,
+      created_at: new Date(), // the message's timestamp; the row's own comes from the database
+      attempts: 0,
+    };
     await tx.query(
-      `INSERT INTO messaging_outbox (id, exchange, routing_key, body, subject, traceparent, tracestate)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [
-        stamped.id,
-        definition.producer,
-        definition.type,
-        serializeEvent(stamped).toString('utf8'),
-        stamped.subject,
-        stamped.traceparent ?? null,
-        stamped.tracestate ?? null,
-      ],
+      `INSERT INTO messaging_outbox (id, exchange, routing_key, body, subject, traceparent, tracestate, next_attempt_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, clock_timestamp() + $8 * interval '1 millisecond')`,
+      [row.id, row.exchange, row.routing_key, row.body, row.subject, row.traceparent, row.tracestate, this.leaseMs],
     );
-    (queryRunner.data as Record<symbol, boolean>)[PENDING] = true;
+    const data = queryRunner.data as Record<symbol, OutboxRow[] | undefined>;
+    (data[PENDING] ??= []).push(row);
   }
 }
 
-function takePending(queryRunner: QueryRunner): boolean {
-  const data = queryRunner.data as Record<symbol, boolean> | undefined;
-  if (!data?.[PENDING]) return false;
-  delete data[PENDING];
-  return true;
+function takePending(queryRunner: QueryRunner): OutboxRow[] {
+  const data = queryRunner.data as Record<symbol, OutboxRow[] | undefined> | undefined;
+  const rows = data?.[PENDING] ?? [];
+  if (data) delete data[PENDING];
+  return rows;
 }
