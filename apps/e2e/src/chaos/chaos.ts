@@ -137,6 +137,13 @@ const PLENTY = 1_000_000;
 /** Cleanups of what a run started, in reverse order: also run on Ctrl-C by `abortChaos()`. */
 const cleanups: Array<{ name: string; fn: () => Promise<void> }> = [];
 
+/** The queues bound to order.placed: a poison message is dead-lettered once from each. */
+const ORDER_PLACED_QUEUES = [
+  'inventory.stock-saga.on-placed',
+  'payments.payment-saga.on-placed',
+  'orders.order-timeline-projection',
+];
+
 export async function runCleanups(log: (line: string) => void = () => undefined): Promise<void> {
   while (cleanups.length) {
     const { name, fn } = cleanups.pop() as { name: string; fn: () => Promise<void> };
@@ -600,8 +607,8 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     }
     await duplicator.stop();
 
-    // dead-letter queues: exactly the poison messages, each in both queues bound to order.placed
-    const expectedDeadLettered = poison.length * 2;
+    // dead-letter queues: exactly the poison messages, each in every queue bound to order.placed
+    const expectedDeadLettered = poison.length * ORDER_PLACED_QUEUES.length;
     let deadLetterQueues: DeadLetterQueue[] = [];
     const dlqDeadline = Date.now() + 30_000;
     for (;;) {

@@ -42,6 +42,23 @@ export interface OrderPage {
   nextCursor: string | null;
 }
 
+/** One event of GET /orders/{id}/timeline. */
+export interface TimelineEvent {
+  id: string;
+  type: string;
+  /** The app that published it. */
+  producer: AppName;
+  time: string;
+  traceId: string | null;
+  causationId?: string;
+  summary?: string;
+}
+
+export interface OrderTimeline {
+  orderId: string;
+  events: TimelineEvent[];
+}
+
 export interface ProductInput {
   name: string;
   price: number;
@@ -150,6 +167,13 @@ export class ShopClient {
   ): Promise<OrderPage> {
     const response = await this.http<OrderPage>('orders', `/orders${queryString(query)}`);
     expectStatus(response, [200], `GET /orders${queryString(query)}`);
+    return response.body;
+  }
+
+  /** GET /orders/{id}/timeline, expecting a 200: the events about the order projected so far. */
+  async timeline(orderId: string): Promise<OrderTimeline> {
+    const response = await this.http<OrderTimeline>('orders', `/orders/${orderId}/timeline`);
+    expectStatus(response, [200], `GET /orders/${orderId}/timeline`);
     return response.body;
   }
 

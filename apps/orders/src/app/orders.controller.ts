@@ -11,10 +11,21 @@ import {
   Query,
   Res,
 } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ListOrdersQuery, OrderPage, OrderResponse, PlaceOrderInput } from './dto';
 import type { OrderView } from './order';
+import type { OrderTimelineView } from './order-timeline';
+import { OrderTimelineResponse } from './order-timeline.dto';
+import { OrderTimelineService } from './order-timeline.service';
 import { OrdersService } from './orders.service';
 
 /** A malformed id is a 400 in Nest's error shape, naming the parameter. */
@@ -25,7 +36,10 @@ export const OrderId = new ParseUUIDPipe({
 @ApiTags('orders')
 @Controller('orders')
 export class OrdersController {
-  constructor(private readonly orders: OrdersService) {}
+  constructor(
+    private readonly orders: OrdersService,
+    private readonly timelines: OrderTimelineService,
+  ) {}
 
   @Post()
   @HttpCode(202)
@@ -52,6 +66,22 @@ export class OrdersController {
   @ApiOkResponse({ type: OrderPage, description: 'newest first' })
   list(@Query() query: ListOrdersQuery) {
     return this.orders.list(query);
+  }
+
+  // before ':id', the more specific path first
+  @Get(':id/timeline')
+  @ApiOperation({
+    summary: "The order's timeline",
+    description:
+      'Every event about the order from every service (orders, inventory, payments, notifications), ' +
+      'by the time it happened, with its producer and trace id. A read model fed by the events: ' +
+      'it may lag the order by a moment.',
+  })
+  @ApiOkResponse({ type: OrderTimelineResponse })
+  @ApiBadRequestResponse({ description: 'id is not a UUID' })
+  @ApiNotFoundResponse({ description: 'no such order' })
+  timeline(@Param('id', OrderId) id: string): Promise<OrderTimelineView> {
+    return this.timelines.read(id);
   }
 
   @Get(':id')
