@@ -435,7 +435,7 @@ describe('the HTTP contract', () => {
       expect(response.text).toContain('# HELP');
       // Its own HTTP requests, by route template: the readiness probes the harness made count there.
       expect(response.text).toMatch(
-        /^http_request_duration_seconds_count\{method="GET",route="\/health\/ready",status="200"\} [1-9]/m,
+        /^http_request_duration_seconds_count\{method="GET",route="\/health\/ready",status_code="200"\} [1-9]/m,
       );
     });
 

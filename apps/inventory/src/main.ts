@@ -1,3 +1,4 @@
+import './telemetry';
 import { runApp } from '@shop/platform';
 import { InventoryModule } from './app/inventory.module';
 import { inventorySettings } from './app/settings';

@@ -1,3 +1,4 @@
+import './telemetry';
 import { runApp } from '@shop/platform';
 import { NotificationsModule } from './app/notifications.module';
 import { notificationsSettings } from './app/settings';

@@ -1,3 +1,4 @@
+import './telemetry';
 import { runApp } from '@shop/platform';
 import { OrdersModule } from './app/orders.module';
 import { ordersSettings } from './app/settings';

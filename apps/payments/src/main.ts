@@ -1,3 +1,4 @@
+import './telemetry';
 import { runApp } from '@shop/platform';
 import { PaymentsModule } from './app/payments.module';
 import { paymentsSettings } from './app/settings';

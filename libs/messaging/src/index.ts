@@ -6,8 +6,10 @@ export type { EventContext } from './lib/consume/event-context';
 export { NonRetryableError, type DeadLetterReason } from './lib/consume/errors';
 export { Headers as MessagingHeaders } from './lib/consume/queue-consumer';
 export { Outbox } from './lib/outbox/outbox';
+export { MessagingMetrics, type DeliveryOutcome } from './lib/metrics/messaging-metrics';
 export { Topology } from './lib/topology/topology';
 export { TraceContext, type TraceScope } from './lib/tracing/trace-context';
+export { traceparentOfActiveSpan } from './lib/tracing/otel';
 export { MessagingTables1732300000000, messagingMigrations } from './lib/migrations/1732300000000-messaging-tables';
 export { UnroutableError } from './lib/broker/confirm-publisher';
 

@@ -48,6 +48,8 @@ export interface System {
   kill(app: AppName, replica?: number, signal?: NodeJS.Signals): Promise<ChildExit>;
   /** What a replica printed so far. */
   output(app: AppName, replica?: number): string;
+  /** The processes running now (benchmarks read their CPU time). */
+  processes(): AppProcess[];
   /** SIGTERM to every process, then deletes the vhost and drops the databases. */
   stop(): Promise<void>;
 }
@@ -178,6 +180,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       return target.kill(signal);
     },
     output: (app, replica = 0) => slot(app, replica).process?.output() ?? '',
+    processes: () => slots.flatMap((s) => (s.process?.running() ? [s.process] : [])),
     stop: stopAll,
   };
   return system;

@@ -6,6 +6,7 @@ import { CatalogueSeed, ProductsController } from './products';
 import type { InventorySettings } from './settings';
 import { StockSaga } from './stock.handlers';
 import { StockService } from './stock.service';
+import { StockMetrics } from './stock.metrics';
 
 @Module({})
 export class InventoryModule {
@@ -23,7 +24,7 @@ export class InventoryModule {
         PlatformModule,
       ],
       controllers: [ProductsController, StockSaga],
-      providers: [StockService, CatalogueSeed],
+      providers: [StockService, CatalogueSeed, StockMetrics],
     };
   }
 }

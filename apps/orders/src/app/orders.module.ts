@@ -2,8 +2,12 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { MessagingModule } from '@shop/messaging';
 import { databaseModule, PlatformModule } from '@shop/platform';
 import { Orders1732400000000 } from './migrations/1732400000000-orders';
+import { OrderTimeline1732500000000 } from './migrations/1732500000000-order-timeline';
+import { OrderTimelineProjection } from './order-timeline.projection';
+import { OrderTimelineService } from './order-timeline.service';
 import { OrderTimeouts } from './order-timeouts';
 import { OrdersController } from './orders.controller';
+import { OrdersMetrics } from './orders.metrics';
 import { OrdersService } from './orders.service';
 import { OrderSaga } from './saga.handlers';
 import { ORDERS_SETTINGS, type OrdersSettings } from './settings';
@@ -14,12 +18,18 @@ export class OrdersModule {
     return {
       module: OrdersModule,
       imports: [
-        databaseModule({ url: settings.DATABASE_URL, migrations: [Orders1732400000000] }),
+        databaseModule({ url: settings.DATABASE_URL, migrations: [Orders1732400000000, OrderTimeline1732500000000] }),
         MessagingModule.forRoot({ app: 'orders', url: settings.RABBITMQ_URL }),
         PlatformModule,
       ],
-      controllers: [OrdersController, OrderSaga],
-      providers: [{ provide: ORDERS_SETTINGS, useValue: settings }, OrdersService, OrderTimeouts],
+      controllers: [OrdersController, OrderSaga, OrderTimelineProjection],
+      providers: [
+        { provide: ORDERS_SETTINGS, useValue: settings },
+        OrdersService,
+        OrderTimelineService,
+        OrderTimeouts,
+        OrdersMetrics,
+      ],
     };
   }
 }

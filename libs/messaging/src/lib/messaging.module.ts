@@ -3,6 +3,7 @@ import { DiscoveryModule } from '@nestjs/core';
 import { MESSAGING_OPTIONS } from './messaging.constants';
 import type { MessagingOptions } from './messaging.options';
 import { MessagingService } from './messaging.service';
+import { MessagingMetrics } from './metrics/messaging-metrics';
 import { Outbox } from './outbox/outbox';
 
 export interface MessagingModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
@@ -36,8 +37,13 @@ export class MessagingModule {
         ...optionsProviders,
         MessagingService,
         { provide: Outbox, useFactory: (messaging: MessagingService) => messaging.outbox, inject: [MessagingService] },
+        {
+          provide: MessagingMetrics,
+          useFactory: (messaging: MessagingService) => messaging.metrics,
+          inject: [MessagingService],
+        },
       ],
-      exports: [MessagingService, Outbox],
+      exports: [MessagingService, Outbox, MessagingMetrics],
     };
   }
 }

@@ -9,6 +9,7 @@ import { pruneInbox } from './consume/inbox';
 import { QueueConsumer, type ConsumerSpec } from './consume/queue-consumer';
 import { retryDelays } from './consume/retry-policy';
 import { MESSAGING_OPTIONS } from './messaging.constants';
+import { MessagingMetrics } from './metrics/messaging-metrics';
 import { resolveOptions, type MessagingOptions, type ResolvedOptions } from './messaging.options';
 import { ON_EVENT, type OnEventMetadata } from './on-event.decorator';
 import { Outbox } from './outbox/outbox';
@@ -38,6 +39,7 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
   private readonly registry: EventRegistry;
   private readonly publisher = new ConfirmPublisher();
   readonly outbox: Outbox;
+  readonly metrics: MessagingMetrics;
   private readonly relay: OutboxRelay;
   private consumers: QueueConsumer[] = [];
   private connection?: RecoveringChannelModel;
@@ -56,7 +58,22 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
   ) {
     this.options = resolveOptions(options);
     this.registry = options.registry ?? EVENTS;
-    this.relay = new OutboxRelay(dataSource, this.publisher, { app: this.options.app, ...this.options.outbox });
+    this.metrics = new MessagingMetrics({
+      outbox: async () => {
+        const [row] = await dataSource.query(
+          `SELECT count(*)::int AS backlog,
+                  coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)::float AS age
+             FROM messaging_outbox`,
+        );
+        return { backlog: Number(row.backlog), oldestAgeSeconds: Number(row.age) };
+      },
+      connected: () => this.status().connected,
+    });
+    this.relay = new OutboxRelay(dataSource, this.publisher, {
+      app: this.options.app,
+      ...this.options.outbox,
+      metrics: this.metrics,
+    });
     this.outbox = new Outbox(
       dataSource,
       this.options.app,
@@ -97,6 +114,7 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
     });
     this.connection.on('connect', () => {
       this.connects += 1;
+      if (this.connects > 1) this.metrics.reconnects.inc();
       this.lastError = undefined;
       this.logger.log(`connected to ${redact(url)}; consuming ${this.consumers.length} queue(s)`);
       this.relay.kick();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LOG_FORMATS } from './logging/logging';
 
 /** A setting that is missing or malformed: its message is the one line the app prints before it stops. */
 export class SettingsError extends Error {
@@ -96,5 +97,7 @@ export function commonSettings(defaults: { port: number; database: string }) {
     DATABASE_URL: setting.url(`postgres://postgres@localhost:5432/${defaults.database}`, ['postgres:', 'postgresql:']),
     RABBITMQ_URL: setting.url('amqp://guest:guest@localhost:5672', ['amqp:', 'amqps:']),
     LOG_LEVEL: setting.oneOf(LOG_LEVELS, 'log'),
+    /** json (one object per line, the default) or pretty (readable, for development). */
+    LOG_FORMAT: setting.oneOf(LOG_FORMATS, 'json'),
   };
 }

@@ -1,6 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { CLOUDEVENTS_CONTENT_TYPE } from '@shop/contracts';
+import type { MessagingMetrics } from '../metrics/messaging-metrics';
+import { contextOf, failSpan, formatSpanContext, SemConv, SpanKind, startSpan } from '../tracing/otel';
 import { ConfirmPublisher, NotConnectedError, UnroutableError, type PublishOptions } from '../broker/confirm-publisher';
 
 export interface OutboxRow {
@@ -21,6 +23,7 @@ export interface RelayOptions {
   batchSize: number;
   maxBackoffMs: number;
   unroutableAllowed: string[];
+  metrics?: MessagingMetrics;
 }
 
 type Executor = Pick<DataSource, 'query'>;
@@ -222,13 +225,42 @@ export class OutboxRelay {
     }
   }
 
-  private send(row: OutboxRow): Promise<void> {
-    return this.publisher.publish(
-      row.exchange,
-      row.routing_key,
-      Buffer.from(row.body, 'utf8'),
-      relayProperties(row, this.options.app),
-    );
+  /** One publish, a "publish" span (child of the event's "create" span) from the write to the confirm. */
+  private async send(row: OutboxRow): Promise<void> {
+    const span = startSpan(`publish ${row.exchange}`, SpanKind.PRODUCER, contextOf(row.traceparent ?? undefined), {
+      [SemConv.system]: 'rabbitmq',
+      [SemConv.operationType]: 'send',
+      [SemConv.operationName]: 'publish',
+      [SemConv.destination]: row.exchange,
+      [SemConv.routingKey]: row.routing_key,
+      [SemConv.messageId]: row.id,
+      [SemConv.conversationId]: row.subject,
+      [SemConv.bodySize]: Buffer.byteLength(row.body),
+    });
+    // Consumers continue the trace from the publish (the header); the event keeps its creation's.
+    const traceparent = span.isRecording() ? formatSpanContext(span.spanContext()) : row.traceparent;
+    const labels = { exchange: row.exchange, event_type: row.routing_key };
+    this.options.metrics?.published.inc(labels);
+    try {
+      await this.publisher.publish(
+        row.exchange,
+        row.routing_key,
+        Buffer.from(row.body, 'utf8'),
+        relayProperties({ ...row, traceparent }, this.options.app),
+      );
+      this.options.metrics?.confirmed.inc(labels);
+      span.end();
+    } catch (error) {
+      const reason =
+        error instanceof UnroutableError
+          ? 'unroutable'
+          : error instanceof NotConnectedError
+            ? 'disconnected'
+            : 'nacked';
+      this.options.metrics?.publishFailed.inc({ ...labels, reason });
+      failSpan(span, error);
+      throw error;
+    }
   }
 }
 

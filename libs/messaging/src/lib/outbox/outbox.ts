@@ -1,5 +1,15 @@
 import type { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner } from 'typeorm';
-import { childTraceparent, type AppName, type CloudEvent, type EventRegistry, serializeEvent } from '@shop/contracts';
+import { type AppName, type CloudEvent, type EventRegistry, serializeEvent } from '@shop/contracts';
+import {
+  activeSpanContext,
+  contextOf,
+  inSpan,
+  otelContext,
+  SemConv,
+  SpanKind,
+  startSpan,
+  traceparentOf,
+} from '../tracing/otel';
 import { TraceContext } from '../tracing/trace-context';
 import type { OutboxRow } from './outbox-relay';
 
@@ -36,9 +46,16 @@ export class Outbox {
     dataSource.subscribers.push(subscriber);
   }
 
-  /** Runs `work` in a transaction; events it publishes go out once it commits. */
+  /** Runs `work` in a transaction (a span when tracing); events it publishes go out once it commits. */
   transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
+    // Inside a traced request or handler only: periodic sweeps start no trace of their own.
+    if (!activeSpanContext()) return this.dataSource.transaction(work);
+    const database = (this.dataSource.options as { database?: string }).database ?? this.dataSource.driver.database;
+    const span = startSpan('transaction', SpanKind.INTERNAL, otelContext.active(), {
+      [SemConv.dbSystem]: 'postgresql',
+      ...(database ? { [SemConv.dbNamespace]: database } : {}),
+    });
+    return inSpan(span, () => this.dataSource.transaction(work));
   }
 
   /**
@@ -56,9 +73,22 @@ export class Outbox {
       throw new Error(`${this.app} may not publish ${event.type}: it belongs to ${definition.producer}`);
     }
     const scope = TraceContext.current();
+    // The "create" span of the message: child of the request or handler, parent of its publish.
+    const span = startSpan(`create ${definition.producer}`, SpanKind.PRODUCER, parentContext(scope?.traceparent), {
+      [SemConv.system]: 'rabbitmq',
+      [SemConv.operationType]: 'create',
+      [SemConv.operationName]: 'create',
+      [SemConv.destination]: definition.producer,
+      [SemConv.routingKey]: definition.type,
+      [SemConv.messageId]: event.id,
+      [SemConv.conversationId]: event.subject,
+      [SemConv.cloudEventId]: event.id,
+      [SemConv.cloudEventType]: event.type,
+    });
+    span.end();
     const stamped: CloudEvent = {
       ...event,
-      traceparent: event.traceparent ?? childTraceparent(scope?.traceparent),
+      traceparent: event.traceparent ?? traceparentOf(span, scope?.traceparent),
       ...((event.tracestate ?? scope?.tracestate) ? { tracestate: event.tracestate ?? scope?.tracestate } : {}),
       ...((event.causationid ?? scope?.causationId) ? { causationid: event.causationid ?? scope?.causationId } : {}),
     };
@@ -81,6 +111,11 @@ export class Outbox {
     const data = queryRunner.data as Record<symbol, OutboxRow[] | undefined>;
     (data[PENDING] ??= []).push(row);
   }
+}
+
+/** The active span (a traced request or handler), else the span the scope's traceparent names. */
+function parentContext(traceparent: string | undefined) {
+  return activeSpanContext() ? otelContext.active() : contextOf(traceparent);
 }
 
 function takePending(queryRunner: QueryRunner): OutboxRow[] {

@@ -1,4 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { parseTraceparent } from '@shop/contracts';
+import { activeSpanContext } from './otel';
 
 /** What flows from a consumed event (or an HTTP request) to the events published while handling it. */
 export interface TraceScope {
@@ -17,5 +19,15 @@ export const TraceContext = {
   },
   current(): TraceScope | undefined {
     return storage.getStore();
+  },
+  /**
+   * Trace and span id of the current operation, for logs: the active OpenTelemetry span when tracing
+   * records, else the scope's traceparent; undefined outside any request or handler.
+   */
+  ids(): { traceId: string; spanId: string } | undefined {
+    const active = activeSpanContext();
+    if (active) return { traceId: active.traceId, spanId: active.spanId };
+    const tp = parseTraceparent(storage.getStore()?.traceparent);
+    return tp ? { traceId: tp.traceId, spanId: tp.spanId } : undefined;
   },
 };

@@ -1,12 +1,23 @@
-import { Logger, ValidationPipe, type DynamicModule, type LogLevel, type Type } from '@nestjs/common';
+import {
+  Logger,
+  Module,
+  ValidationPipe,
+  type OnApplicationShutdown,
+  type DynamicModule,
+  type LogLevel,
+  type Type,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
+import { Logger as PinoLogger, LoggerModule } from 'nestjs-pino';
 import type { z } from 'zod';
 import { ensureDatabase } from '../database';
+import { loggingParams, type LogFormat } from '../logging/logging';
 import { LOG_LEVELS, loadSettings, SettingsError, type LogLevelSetting } from '../settings';
+import { stopTelemetry } from '../telemetry/telemetry';
 
 /** SPEC.md: a request body over 64 KiB is a 413. */
 export const BODY_LIMIT = '64kb';
@@ -21,7 +32,15 @@ export interface AppDefinition<S extends z.ZodRawShape> {
   module: (settings: z.infer<z.ZodObject<S>>) => DynamicModule | Type;
 }
 
-type BaseSettings = { PORT: number; DATABASE_URL: string; LOG_LEVEL: LogLevelSetting };
+type BaseSettings = { PORT: number; DATABASE_URL: string; LOG_LEVEL: LogLevelSetting; LOG_FORMAT: LogFormat };
+
+/** The root of every app: its logger, then its own module; last on shutdown, the spans are flushed. */
+@Module({})
+class AppRoot implements OnApplicationShutdown {
+  onApplicationShutdown(): Promise<void> {
+    return stopTelemetry();
+  }
+}
 
 /**
  * Starts an app the way SPEC.md says every app starts: settings validated (one clear line and exit 1
@@ -51,10 +70,15 @@ export async function runApp<S extends z.ZodRawShape>(definition: AppDefinition<
     process.exit(1);
   }
 
-  const app = await NestFactory.create<NestExpressApplication>(definition.module(settings), {
-    bodyParser: false,
-    logger: logLevels,
-  });
+  const root: DynamicModule = {
+    module: AppRoot,
+    imports: [
+      LoggerModule.forRoot(loggingParams(definition.name, settings.LOG_LEVEL, settings.LOG_FORMAT)),
+      definition.module(settings),
+    ],
+  };
+  const app = await NestFactory.create<NestExpressApplication>(root, { bodyParser: false, bufferLogs: true });
+  app.useLogger(app.get(PinoLogger));
   configureHttp(app);
   setUpOpenApi(app, definition);
   app.enableShutdownHooks();

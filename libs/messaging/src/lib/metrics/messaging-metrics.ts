@@ -1,0 +1,103 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The outcome of one delivery, as counted and timed. */
+export type DeliveryOutcome = 'ack' | 'duplicate' | 'retry' | 'dead-letter';
+
+/**
+ * The library's Prometheus metrics, in a registry of their own (the app's /metrics serves it with its
+ * own metrics). Labels are bounded: exchanges, queues and event types come from the code and the
+ * contracts, never from message contents (an unknown type is counted as `unknown`).
+ */
+export class MessagingMetrics {
+  readonly registry = new Registry();
+
+  readonly published = new Counter({
+    name: 'messaging_published_total',
+    help: 'Events written to the broker (outbox relay), by exchange and event type',
+    labelNames: ['exchange', 'event_type'] as const,
+    registers: [this.registry],
+  });
+  readonly confirmed = new Counter({
+    name: 'messaging_publish_confirmed_total',
+    help: 'Events the broker confirmed (publisher confirms), by exchange and event type',
+    labelNames: ['exchange', 'event_type'] as const,
+    registers: [this.registry],
+  });
+  readonly publishFailed = new Counter({
+    name: 'messaging_publish_failed_total',
+    help: 'Publishes not confirmed (nacked, unroutable, connection lost): kept in the outbox and retried',
+    labelNames: ['exchange', 'event_type', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly consumed = new Counter({
+    name: 'messaging_consumed_total',
+    help: 'Deliveries handled and acknowledged, by queue and event type',
+    labelNames: ['queue', 'event_type'] as const,
+    registers: [this.registry],
+  });
+  readonly retried = new Counter({
+    name: 'messaging_retried_total',
+    help: 'Deliveries whose handler failed and that were sent to a delay queue for another attempt',
+    labelNames: ['queue', 'event_type'] as const,
+    registers: [this.registry],
+  });
+  readonly deadLettered = new Counter({
+    name: 'messaging_dead_lettered_total',
+    help: 'Deliveries sent to the dead-letter queue, by queue, event type and reason',
+    labelNames: ['queue', 'event_type', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly duplicates = new Counter({
+    name: 'messaging_inbox_duplicates_total',
+    help: 'Redeliveries of messages already applied, skipped by the inbox',
+    labelNames: ['queue', 'event_type'] as const,
+    registers: [this.registry],
+  });
+  readonly handlerDuration = new Histogram({
+    name: 'messaging_handler_duration_seconds',
+    help: 'From delivery to settlement (parse, validate, handle, ack or retry or dead-letter)',
+    labelNames: ['queue', 'event_type', 'outcome'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly reconnects = new Counter({
+    name: 'messaging_reconnects_total',
+    help: 'Times the broker connection was lost and re-established',
+    registers: [this.registry],
+  });
+
+  constructor(probes: {
+    /** Rows in the outbox and the age of the oldest in seconds (0 when empty). */
+    outbox: () => Promise<{ backlog: number; oldestAgeSeconds: number }>;
+    connected: () => boolean;
+  }) {
+    const registry = this.registry;
+    let last: Promise<{ backlog: number; oldestAgeSeconds: number }> | undefined;
+    // One query per scrape for both outbox gauges.
+    const outbox = () => (last ??= probes.outbox().finally(() => setImmediate(() => (last = undefined))));
+    new Gauge({
+      name: 'messaging_outbox_backlog',
+      help: 'Events committed to the outbox and not yet confirmed by the broker',
+      registers: [registry],
+      async collect() {
+        this.set((await outbox().catch(() => ({ backlog: NaN }))).backlog);
+      },
+    });
+    new Gauge({
+      name: 'messaging_outbox_oldest_age_seconds',
+      help: 'Age of the oldest event waiting in the outbox (0 when it is empty)',
+      registers: [registry],
+      async collect() {
+        this.set((await outbox().catch(() => ({ oldestAgeSeconds: NaN }))).oldestAgeSeconds);
+      },
+    });
+    new Gauge({
+      name: 'messaging_connection_up',
+      help: '1 while connected to the broker with topology declared and consumers running, else 0',
+      registers: [registry],
+      collect() {
+        this.set(probes.connected() ? 1 : 0);
+      },
+    });
+  }
+}

@@ -1,0 +1,109 @@
+import {
+  context,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type SpanContext,
+} from '@opentelemetry/api';
+import { childTraceparent, formatTraceparent, parseTraceparent } from '@shop/contracts';
+
+/**
+ * OpenTelemetry spans of the messaging library, named and attributed after the OpenTelemetry
+ * messaging semantic conventions (RabbitMQ). The library uses the API only: without an SDK (tracing
+ * off) every span is a no-op and the W3C trace context still flows in the events, as before.
+ */
+export const SemConv = {
+  system: 'messaging.system',
+  operationType: 'messaging.operation.type',
+  operationName: 'messaging.operation.name',
+  destination: 'messaging.destination.name',
+  subscription: 'messaging.destination.subscription.name',
+  routingKey: 'messaging.rabbitmq.destination.routing_key',
+  deliveryTag: 'messaging.rabbitmq.message.delivery_tag',
+  messageId: 'messaging.message.id',
+  conversationId: 'messaging.message.conversation_id',
+  bodySize: 'messaging.message.body.size',
+  errorType: 'error.type',
+  cloudEventId: 'cloudevents.event_id',
+  cloudEventType: 'cloudevents.event_type',
+  cloudEventSource: 'cloudevents.event_source',
+  cloudEventSubject: 'cloudevents.event_subject',
+  dbSystem: 'db.system.name',
+  dbNamespace: 'db.namespace',
+} as const;
+
+export function tracer() {
+  return trace.getTracer('@shop/messaging');
+}
+
+/** The span context a `traceparent` names (remote), or undefined when it is malformed. */
+export function spanContextOf(traceparent: string | undefined): SpanContext | undefined {
+  const tp = parseTraceparent(traceparent);
+  return tp
+    ? { traceId: tp.traceId, spanId: tp.spanId, traceFlags: parseInt(tp.flags, 16), isRemote: true }
+    : undefined;
+}
+
+/** A context whose parent is the span `traceparent` names (the root context when there is none). */
+export function contextOf(traceparent: string | undefined): Context {
+  const spanContext = spanContextOf(traceparent);
+  return spanContext ? trace.setSpanContext(ROOT_CONTEXT, spanContext) : ROOT_CONTEXT;
+}
+
+/** The active span's context when tracing records it (an HTTP request, a handler), else undefined. */
+export function activeSpanContext(): SpanContext | undefined {
+  const span = trace.getActiveSpan();
+  return span?.isRecording() ? span.spanContext() : undefined;
+}
+
+export function formatSpanContext(spanContext: SpanContext): string {
+  return formatTraceparent({
+    traceId: spanContext.traceId,
+    spanId: spanContext.spanId,
+    flags: spanContext.traceFlags & 1 ? '01' : '00',
+  });
+}
+
+/**
+ * The traceparent of `span` when it records; otherwise (tracing off) a new span id in the trace of
+ * `parent`, so that trace ids still flow from request to event to event.
+ */
+export function traceparentOf(span: Span, parent: string | undefined): string {
+  return span.isRecording() ? formatSpanContext(span.spanContext()) : childTraceparent(parent);
+}
+
+export function startSpan(name: string, kind: SpanKind, parent: Context, attributes: Attributes): Span {
+  return tracer().startSpan(name, { kind, attributes }, parent);
+}
+
+/** Ends `span` with the outcome of `work`, which runs with `span` active. */
+export async function inSpan<T>(span: Span, work: () => Promise<T>): Promise<T> {
+  try {
+    const result = await context.with(trace.setSpan(context.active(), span), work);
+    span.end();
+    return result;
+  } catch (error) {
+    failSpan(span, error);
+    throw error;
+  }
+}
+
+export function failSpan(span: Span, error: unknown): void {
+  const err = error instanceof Error ? error : new Error(String(error));
+  span.recordException(err);
+  span.setAttribute(SemConv.errorType, err.name);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
+  span.end();
+}
+
+export { SpanKind, context as otelContext };
+
+/** The traceparent of the active span when tracing records it (an HTTP server span, say). */
+export function traceparentOfActiveSpan(): string | undefined {
+  const active = activeSpanContext();
+  return active ? formatSpanContext(active) : undefined;
+}
