@@ -109,6 +109,7 @@ async function main(): Promise<void> {
       pollIntervalMs: 60_000,
       batchSize: 500,
       maxBackoffMs: 1000,
+      unroutableAllowed: [],
     });
     const started = process.hrtime.bigint();
     await relay.flush();

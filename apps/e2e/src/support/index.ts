@@ -4,3 +4,4 @@ export * from './invariants';
 export * from './shop-client';
 export * from './system';
 export * from './nest-error';
+export * from './otlp-collector';

@@ -86,8 +86,14 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
   async onApplicationBootstrap(): Promise<void> {
     this.consumers = this.discoverConsumers().map(
       (spec) =>
-        new QueueConsumer(spec, this.options.app, this.registry, this.publisher, this.outbox, (err) =>
-          this.recycle(err),
+        new QueueConsumer(
+          spec,
+          this.options.app,
+          this.registry,
+          this.publisher,
+          this.outbox,
+          (err) => this.recycle(err),
+          this.metrics,
         ),
     );
     this.relay.start();

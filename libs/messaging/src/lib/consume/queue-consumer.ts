@@ -13,7 +13,8 @@ import type { ConfirmPublisher } from '../broker/confirm-publisher';
 import type { RetryPolicy } from '../messaging.options';
 import type { Outbox } from '../outbox/outbox';
 import { Topology, type Binding } from '../topology/topology';
-import { TraceContext } from '../tracing/trace-context';
+import type { MessagingMetrics, SettledDelivery } from '../metrics/messaging-metrics';
+import { inProcessSpan } from './process-span';
 import { DeadLetterReason, DuplicateDeliveryError, NonRetryableError } from './errors';
 import { DeliveryContext, type EventContext } from './event-context';
 import { retryDelayMs } from './retry-policy';
@@ -45,10 +46,10 @@ export const Headers = {
   queue: 'x-consumer-queue',
 } as const;
 
-type Outcome =
-  | { kind: 'ack'; duplicate?: boolean }
+type Failure =
   | { kind: 'retry'; attempt: number; error: Error }
   | { kind: 'dead-letter'; reason: DeadLetterReason; error: Error };
+type Outcome = { kind: 'ack'; duplicate?: boolean } | Failure;
 
 /**
  * One queue's consumer: manual acks, bounded concurrency, and a fixed pipeline around the handler:
@@ -72,6 +73,7 @@ export class QueueConsumer {
     private readonly outbox: Outbox,
     /** Called when the channel dies under us: the connection is recycled to recover it. */
     private readonly onChannelLost: (err: Error) => void,
+    private readonly metrics?: MessagingMetrics,
   ) {
     this.logger = new Logger(`Consumer ${spec.queue}`);
   }
@@ -128,24 +130,92 @@ export class QueueConsumer {
         this.onChannelLost(new Error(`broker cancelled the consumer of ${this.spec.queue}`));
       return;
     }
-    const work = this.withSlot(() => this.process(channel, message));
+    // Per delivery the pipeline costs as few promises as it can: each one is paid again in the
+    // AsyncLocalStorage hooks TraceContext turns on. A delivery whose handler finished synchronously
+    // is acked at once and never becomes a promise at all.
+    const work = this.active < this.spec.concurrency ? this.process(channel, message) : this.queued(channel, message);
+    if (!work) return;
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work));
   }
 
-  private async withSlot(work: () => Promise<void>): Promise<void> {
-    if (this.active >= this.spec.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve));
+  /** Waits for a free slot (all `concurrency` handlers busy), then processes the delivery. */
+  private async queued(channel: Channel, message: ConsumeMessage): Promise<void> {
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    await this.process(channel, message);
+  }
+
+  /** Handles the delivery in a slot and settles it: a promise only when anything had to be waited for. */
+  private process(channel: Channel, message: ConsumeMessage): Promise<void> | undefined {
     this.active++;
+    const seen: Seen = { startedAt: performance.now() };
+    let handled: Outcome | Promise<Outcome>;
     try {
-      await work();
+      handled = this.handle(message, seen);
+    } catch (err) {
+      this.release();
+      return Promise.reject(err);
+    }
+    if (handled instanceof Promise || handled.kind !== 'ack') return this.settleLater(channel, message, handled, seen);
+    this.record(message, seen, handled);
+    settle(channel, () => channel.ack(message));
+    this.release();
+    return undefined;
+  }
+
+  private async settleLater(
+    channel: Channel,
+    message: ConsumeMessage,
+    handled: Outcome | Promise<Outcome>,
+    seen: Seen,
+  ): Promise<void> {
+    try {
+      const outcome = await handled;
+      this.record(message, seen, outcome);
+      if (outcome.kind === 'ack') settle(channel, () => channel.ack(message));
+      else await this.settleFailure(channel, message, outcome);
     } finally {
-      this.active--;
-      this.waiting.shift()?.();
+      this.release();
     }
   }
 
-  private async process(channel: Channel, message: ConsumeMessage): Promise<void> {
-    const outcome = await this.handle(message);
+  /** One log line and the metrics of a delivery, once its outcome is known. */
+  private record(message: ConsumeMessage, seen: Seen, outcome: Outcome): void {
+    const event = seen.event;
+    const settled: SettledDelivery = {
+      queue: this.spec.queue,
+      eventType: event?.type ?? 'unknown',
+      eventId: event?.id ?? (message.properties.messageId as string | undefined),
+      orderId: event?.subject,
+      traceId: parseTraceparent(seen.traceparent)?.traceId,
+      attempt: attemptOf(message),
+      outcome: outcome.kind === 'ack' ? (outcome.duplicate ? 'duplicate' : 'ack') : outcome.kind,
+      reason: outcome.kind === 'dead-letter' ? outcome.reason : undefined,
+      durationMs: performance.now() - seen.startedAt,
+    };
+    this.metrics?.record(settled);
+    this.logger.log({
+      msg: `${settled.eventType} ${settled.outcome}`,
+      queue: settled.queue,
+      event_type: settled.eventType,
+      event_id: settled.eventId,
+      order_id: settled.orderId,
+      trace_id: settled.traceId,
+      attempt: settled.attempt,
+      outcome: settled.outcome,
+      ...(settled.reason ? { reason: settled.reason } : {}),
+      duration_ms: Math.round(settled.durationMs * 100) / 100,
+    });
+  }
+
+  /** A slot is free again: the longest-waiting delivery takes it. */
+  private release(): void {
+    this.active--;
+    this.waiting.shift()?.();
+  }
+
+  /** A failed delivery: acked once its retry or dead-letter copy is confirmed, else handed back. */
+  private async settleFailure(channel: Channel, message: ConsumeMessage, outcome: Failure): Promise<void> {
     try {
       if (outcome.kind === 'retry') {
         const delayMs = retryDelayMs(this.spec.retry, outcome.attempt);
@@ -187,13 +257,15 @@ export class QueueConsumer {
     }
   }
 
-  private async handle(message: ConsumeMessage): Promise<Outcome> {
+  /** The outcome, synchronously when the handler finished synchronously (or never ran). */
+  private handle(message: ConsumeMessage, seen: Seen): Outcome | Promise<Outcome> {
     let event: CloudEvent<unknown>;
     let receivedVersion: number;
     try {
       const decoded = decodeEvent(parseEnvelope(message.content), this.registry);
       event = decoded.event;
       receivedVersion = decoded.receivedVersion;
+      seen.event = event;
     } catch (err) {
       if (err instanceof ContractError) return { kind: 'dead-letter', reason: err.reason, error: err };
       return { kind: 'dead-letter', reason: 'invalid-envelope', error: err as Error };
@@ -211,22 +283,58 @@ export class QueueConsumer {
     const traceparent = parseTraceparent(String(message.properties.headers?.['traceparent'] ?? ''))
       ? String(message.properties.headers?.['traceparent'])
       : event.traceparent;
+    seen.traceparent = traceparent;
+    const delivery = {
+      queue: this.spec.queue,
+      exchange: message.fields.exchange,
+      routingKey: message.fields.routingKey,
+      deliveryTag: message.fields.deliveryTag,
+      bodySize: message.content.length,
+    };
+    let result: unknown;
     try {
-      await TraceContext.run({ traceparent, tracestate: event.tracestate, causationId: event.id }, () =>
-        this.spec.handler(event, ctx),
+      result = inProcessSpan(
+        event,
+        delivery,
+        { traceparent, tracestate: event.tracestate, causationId: event.id },
+        () => this.spec.handler(event, ctx),
       );
-      return { kind: 'ack' };
     } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
-      if (error instanceof DuplicateDeliveryError) {
-        this.logger.log(`${describe(message)} already handled, acknowledged as a duplicate`);
-        return { kind: 'ack', duplicate: true };
-      }
-      if (error instanceof NonRetryableError) return { kind: 'dead-letter', reason: 'rejected', error };
-      if (attempt >= this.spec.retry.maxAttempts) return { kind: 'dead-letter', reason: 'retries-exhausted', error };
-      return { kind: 'retry', attempt, error };
+      return this.failed(message, attempt, err);
     }
+    if (!isPromiseLike(result)) return ACK;
+    return Promise.resolve(result).then(
+      () => ACK,
+      (err: unknown) => this.failed(message, attempt, err),
+    );
   }
+
+  private failed(message: ConsumeMessage, attempt: number, err: unknown): Outcome {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (error instanceof DuplicateDeliveryError) {
+      return { kind: 'ack', duplicate: true };
+    }
+    if (error instanceof NonRetryableError) return { kind: 'dead-letter', reason: 'rejected', error };
+    if (attempt >= this.spec.retry.maxAttempts) return { kind: 'dead-letter', reason: 'retries-exhausted', error };
+    return { kind: 'retry', attempt, error };
+  }
+}
+
+const ACK: Outcome = Object.freeze({ kind: 'ack' });
+
+/** What is known of a delivery while it is handled, for its log line and metrics. */
+interface Seen {
+  startedAt: number;
+  event?: CloudEvent<unknown>;
+  traceparent?: string;
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 function attemptOf(message: ConsumeMessage): number {

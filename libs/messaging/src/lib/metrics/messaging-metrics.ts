@@ -66,6 +66,44 @@ export class MessagingMetrics {
     registers: [this.registry],
   });
 
+  /** Labelled children, made once per series: no label hashing per message. */
+  private readonly children = new Map<string, unknown>();
+
+  private child<T>(key: string, make: () => T): T {
+    let found = this.children.get(key) as T | undefined;
+    if (!found) {
+      found = make();
+      this.children.set(key, found);
+    }
+    return found;
+  }
+
+  /** The published and confirmed counters of one exchange and event type. */
+  publishCounters(exchange: string, eventType: string) {
+    return this.child(`p\0${exchange}\0${eventType}`, () => ({
+      published: this.published.labels(exchange, eventType),
+      confirmed: this.confirmed.labels(exchange, eventType),
+    }));
+  }
+
+  /** Counts and times a settled delivery. */
+  record(delivery: SettledDelivery): void {
+    const { queue, eventType, outcome } = delivery;
+    const series = this.child(`d\0${queue}\0${eventType}\0${outcome}\0${delivery.reason ?? ''}`, () => ({
+      counter:
+        outcome === 'ack'
+          ? this.consumed.labels(queue, eventType)
+          : outcome === 'duplicate'
+            ? this.duplicates.labels(queue, eventType)
+            : outcome === 'retry'
+              ? this.retried.labels(queue, eventType)
+              : this.deadLettered.labels(queue, eventType, delivery.reason ?? 'unknown'),
+      duration: this.handlerDuration.labels(queue, eventType, outcome),
+    }));
+    series.counter.inc();
+    series.duration.observe(delivery.durationMs / 1000);
+  }
+
   constructor(probes: {
     /** Rows in the outbox and the age of the oldest in seconds (0 when empty). */
     outbox: () => Promise<{ backlog: number; oldestAgeSeconds: number }>;
@@ -100,4 +138,19 @@ export class MessagingMetrics {
       },
     });
   }
+}
+
+/** What one delivery came to: counted, timed and logged once, when it is settled. */
+export interface SettledDelivery {
+  queue: string;
+  /** `unknown` when the message was not a valid event of the contracts. */
+  eventType: string;
+  eventId?: string;
+  orderId?: string;
+  traceId?: string;
+  attempt: number;
+  outcome: DeliveryOutcome;
+  /** The dead-letter reason, or the error of a retried attempt. */
+  reason?: string;
+  durationMs: number;
 }

@@ -225,9 +225,27 @@ export class OutboxRelay {
     }
   }
 
-  /** One publish, a "publish" span (child of the event's "create" span) from the write to the confirm. */
-  private async send(row: OutboxRow): Promise<void> {
-    const span = startSpan(`publish ${row.exchange}`, SpanKind.PRODUCER, contextOf(row.traceparent ?? undefined), {
+  private send(row: OutboxRow): Promise<void> {
+    return publishRow(this.publisher, row, this.options.app, this.options.metrics);
+  }
+}
+
+/**
+ * One publish of an outbox row, as the relay does it: a "publish" span (child of the event's "create"
+ * span) from the write to the confirm, the row's body as UTF-8 with `relayProperties`, through the
+ * ConfirmPublisher. Exported so that the messaging benchmark publishes exactly what production does.
+ */
+export async function publishRow(
+  publisher: ConfirmPublisher,
+  row: RelayedRow & Pick<OutboxRow, 'exchange'>,
+  app: string,
+  metrics?: MessagingMetrics,
+): Promise<void> {
+  const span = startSpan(
+    `publish ${row.exchange}`,
+    SpanKind.PRODUCER,
+    () => contextOf(row.traceparent ?? undefined),
+    () => ({
       [SemConv.system]: 'rabbitmq',
       [SemConv.operationType]: 'send',
       [SemConv.operationName]: 'publish',
@@ -236,31 +254,27 @@ export class OutboxRelay {
       [SemConv.messageId]: row.id,
       [SemConv.conversationId]: row.subject,
       [SemConv.bodySize]: Buffer.byteLength(row.body),
-    });
-    // Consumers continue the trace from the publish (the header); the event keeps its creation's.
-    const traceparent = span.isRecording() ? formatSpanContext(span.spanContext()) : row.traceparent;
-    const labels = { exchange: row.exchange, event_type: row.routing_key };
-    this.options.metrics?.published.inc(labels);
-    try {
-      await this.publisher.publish(
-        row.exchange,
-        row.routing_key,
-        Buffer.from(row.body, 'utf8'),
-        relayProperties({ ...row, traceparent }, this.options.app),
-      );
-      this.options.metrics?.confirmed.inc(labels);
-      span.end();
-    } catch (error) {
-      const reason =
-        error instanceof UnroutableError
-          ? 'unroutable'
-          : error instanceof NotConnectedError
-            ? 'disconnected'
-            : 'nacked';
-      this.options.metrics?.publishFailed.inc({ ...labels, reason });
-      failSpan(span, error);
-      throw error;
-    }
+    }),
+  );
+  // Consumers continue the trace from the publish (the header); the event keeps its creation's.
+  const traceparent = span?.isRecording() ? formatSpanContext(span.spanContext()) : row.traceparent;
+  const counted = metrics?.publishCounters(row.exchange, row.routing_key);
+  counted?.published.inc();
+  try {
+    await publisher.publish(
+      row.exchange,
+      row.routing_key,
+      Buffer.from(row.body, 'utf8'),
+      relayProperties(traceparent === row.traceparent ? row : { ...row, traceparent }, app),
+    );
+    counted?.confirmed.inc();
+    span?.end();
+  } catch (error) {
+    const reason =
+      error instanceof UnroutableError ? 'unroutable' : error instanceof NotConnectedError ? 'disconnected' : 'nacked';
+    metrics?.publishFailed.inc({ exchange: row.exchange, event_type: row.routing_key, reason });
+    failSpan(span, error);
+    throw error;
   }
 }
 

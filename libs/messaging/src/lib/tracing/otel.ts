@@ -68,20 +68,43 @@ export function formatSpanContext(spanContext: SpanContext): string {
   });
 }
 
+let enabled: boolean | undefined;
+
+/**
+ * Whether an OpenTelemetry SDK is registered (decided at the first span: the apps start the SDK before
+ * anything else). Without one, the library builds no span at all: no attributes, no contexts.
+ */
+export function tracingEnabled(): boolean {
+  if (enabled === undefined) {
+    const provider = trace.getTracerProvider() as { getDelegate?: () => object };
+    const delegate = provider.getDelegate?.() ?? provider;
+    enabled = delegate.constructor.name !== 'NoopTracerProvider';
+  }
+  return enabled;
+}
+
 /**
  * The traceparent of `span` when it records; otherwise (tracing off) a new span id in the trace of
  * `parent`, so that trace ids still flow from request to event to event.
  */
-export function traceparentOf(span: Span, parent: string | undefined): string {
-  return span.isRecording() ? formatSpanContext(span.spanContext()) : childTraceparent(parent);
+export function traceparentOf(span: Span | undefined, parent: string | undefined): string {
+  return span?.isRecording() ? formatSpanContext(span.spanContext()) : childTraceparent(parent);
 }
 
-export function startSpan(name: string, kind: SpanKind, parent: Context, attributes: Attributes): Span {
-  return tracer().startSpan(name, { kind, attributes }, parent);
+/** A span, or undefined when tracing is off (then neither `parent` nor `attributes` is evaluated). */
+export function startSpan(
+  name: string,
+  kind: SpanKind,
+  parent: () => Context,
+  attributes: () => Attributes,
+): Span | undefined {
+  if (!tracingEnabled()) return undefined;
+  return tracer().startSpan(name, { kind, attributes: attributes() }, parent());
 }
 
 /** Ends `span` with the outcome of `work`, which runs with `span` active. */
-export async function inSpan<T>(span: Span, work: () => Promise<T>): Promise<T> {
+export async function inSpan<T>(span: Span | undefined, work: () => Promise<T>): Promise<T> {
+  if (!span) return work();
   try {
     const result = await context.with(trace.setSpan(context.active(), span), work);
     span.end();
@@ -92,7 +115,8 @@ export async function inSpan<T>(span: Span, work: () => Promise<T>): Promise<T> 
   }
 }
 
-export function failSpan(span: Span, error: unknown): void {
+export function failSpan(span: Span | undefined, error: unknown): void {
+  if (!span) return;
   const err = error instanceof Error ? error : new Error(String(error));
   span.recordException(err);
   span.setAttribute(SemConv.errorType, err.name);

@@ -1,0 +1,127 @@
+/**
+ * This project's messaging library as production runs it, minus the database.
+ *
+ * Publisher: what a command does and then what the relay does, with the outbox table taken out:
+ * `OrderPlaced.create` (zod validation), the outbox's "create" span and stamping (traceparent,
+ * tracestate, causation id), `serializeEvent` into the row's body, and the relay's `publishRow`: its
+ * "publish" span and metrics, the body as UTF-8 bytes with `relayProperties` (messageId, type, appId,
+ * correlationId, content type and encoding, timestamp, traceparent/tracestate headers) through the
+ * library's ConfirmPublisher (persistent, mandatory, resolved on the broker's confirm, rejected on nack
+ * or return). No OpenTelemetry SDK is registered: spans are the API's no-ops, as with tracing off.
+ *
+ * Consumer: the library's QueueConsumer, constructed directly with a ConsumerSpec: parse envelope,
+ * validate, upcast, the handler inside TraceContext, manual ack after the handler, bounded concurrency.
+ */
+import { connect, type ChannelModel } from 'amqplib';
+import { Logger } from '@nestjs/common';
+import { EVENTS, OrderPlaced } from '@shop/contracts';
+import { ConfirmPublisher } from '../../../src/lib/broker/confirm-publisher';
+import { QueueConsumer, type ConsumerSpec } from '../../../src/lib/consume/queue-consumer';
+import { DEFAULT_RETRY } from '../../../src/lib/messaging.options';
+import { MessagingMetrics } from '../../../src/lib/metrics/messaging-metrics';
+import { outboxRow, type Outbox } from '../../../src/lib/outbox/outbox';
+import { publishRow } from '../../../src/lib/outbox/outbox-relay';
+import { TraceContext } from '../../../src/lib/tracing/trace-context';
+import type { ConsumerClient, PublisherClient, Received } from '../drivers';
+import { ORDER_PLACED_DATA, sentAtFromTracestate, sentAtTracestate } from '../event';
+import type { RunConfig } from '../protocol';
+
+const APP = 'orders';
+
+export async function publisher(config: RunConfig): Promise<PublisherClient> {
+  const model = await connect(config.url, { noDelay: true }); // as MessagingService connects
+  const channel = await model.createConfirmChannel();
+  const confirmPublisher = new ConfirmPublisher();
+  confirmPublisher.attach(channel);
+  // As MessagingService makes them; the probes only run when /metrics is scraped.
+  const metrics = new MessagingMetrics({
+    outbox: async () => ({ backlog: 0, oldestAgeSeconds: 0 }),
+    connected: () => confirmPublisher.connected,
+  });
+  const sample = outboxRow(EVENTS, APP, OrderPlaced.create(ORDER_PLACED_DATA));
+
+  const publish = (seq: number, sentAt: number | undefined, done: (err?: unknown) => void): void => {
+    // The command: a new event of the contracts, validated.
+    const event = OrderPlaced.create(
+      ORDER_PLACED_DATA,
+      sentAt === undefined ? undefined : { tracestate: sentAtTracestate(sentAt) },
+    );
+    // Outbox.publish, then the relay's publish of the committed row, without the table in between.
+    publishRow(confirmPublisher, outboxRow(EVENTS, APP, event), APP, metrics).then(() => done(), done);
+  };
+
+  return {
+    publish,
+    // Events are published from a request's trace (the HTTP middleware starts one): each is a child span.
+    inContext: (work) => TraceContext.run({ traceparent: sample.traceparent ?? undefined }, work),
+    bodyBytes: Buffer.byteLength(sample.body),
+    close: async () => {
+      await channel.close().catch(() => undefined);
+      await model.close().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * QueueConsumer wants the app's Outbox for `ctx.transaction` and `ctx.publish`. This handler calls
+ * neither (it only counts; the database's cost is the saga benchmark's business), so it gets a
+ * stand-in that has no database and says so if anything ever reaches for one.
+ */
+const outboxWithoutDatabase = {
+  transaction: () => Promise.reject(new Error('benchmark consumer: no database behind this outbox')),
+  publish: () => Promise.reject(new Error('benchmark consumer: no database behind this outbox')),
+} as unknown as Outbox;
+
+export async function consumer(config: RunConfig, received: Received): Promise<ConsumerClient> {
+  const model: ChannelModel = await connect(config.url, { noDelay: true }); // as MessagingService connects
+  let failure: Error | undefined;
+  // Retry and dead-letter copies go through a ConfirmPublisher, as in production (none is expected here).
+  const publisherChannel = await model.createConfirmChannel();
+  const confirmPublisher = new ConfirmPublisher();
+  confirmPublisher.attach(publisherChannel);
+
+  const latency = config.kind === 'latency';
+  const spec: ConsumerSpec = {
+    queue: config.queue,
+    bindings: [{ exchange: APP, routingKey: config.routingKey }],
+    acceptedTypes: new Set([OrderPlaced.type]),
+    handler: () => {
+      received(latency ? sentAtFromTracestate(TraceContext.current()?.tracestate) : undefined);
+    },
+    handlerName: 'BenchCounter.handle',
+    prefetch: config.prefetch,
+    // As many handlers at once as deliveries may be outstanding: the other clients do not limit it either.
+    concurrency: config.prefetch,
+    retry: DEFAULT_RETRY,
+  };
+  // As production runs at LOG_LEVEL=warn: the per-event line ("log" level) is not written; the
+  // metrics are counted as in production.
+  Logger.overrideLogger(['error', 'warn']);
+  const metrics = new MessagingMetrics({
+    outbox: async () => ({ backlog: 0, oldestAgeSeconds: 0 }),
+    connected: () => confirmPublisher.connected,
+  });
+  const queueConsumer = new QueueConsumer(
+    spec,
+    'inventory',
+    EVENTS,
+    confirmPublisher,
+    outboxWithoutDatabase,
+    (err) => {
+      failure = err;
+      process.send?.({ type: 'error', message: `consumer channel lost: ${err.message}` });
+    },
+    metrics,
+  );
+  await queueConsumer.start(model);
+  return {
+    close: async () => {
+      await queueConsumer.cancel();
+      await queueConsumer.drain();
+      await queueConsumer.close();
+      await publisherChannel.close().catch(() => undefined);
+      await model.close().catch(() => undefined);
+      if (failure) throw failure;
+    },
+  };
+}
