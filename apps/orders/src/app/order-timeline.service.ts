@@ -1,5 +1,5 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { toTimelineView, type OrderTimelineView, type TimelineEntry, type TimelineRow } from './order-timeline';
 
 /** The `order_timeline` read model: written by the projection, read by GET /orders/{id}/timeline. */
@@ -7,9 +7,9 @@ import { toTimelineView, type OrderTimelineView, type TimelineEntry, type Timeli
 export class OrderTimelineService {
   constructor(private readonly db: DataSource) {}
 
-  /** One INSERT in the handler's transaction; an event id already there (a redelivery) changes nothing. */
-  async record(tx: EntityManager, entry: TimelineEntry): Promise<void> {
-    await tx.query(
+  /** One INSERT; an event id already there (a redelivery) changes nothing. */
+  async record(entry: TimelineEntry): Promise<void> {
+    await this.db.query(
       `INSERT INTO order_timeline
          (event_id, order_id, type, producer, occurred_at, trace_id, span_id, causation_id, summary)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
