@@ -5,10 +5,12 @@
  *
  *   npm run bench:saga -- [--rates 10,50,100,200,400,flat] [--seconds 10] [--replicas 1,2]
  *                         [--flat-concurrency 32] [--db-seconds 5] [--out reports]
+ *   npm run bench:saga -- --render reports/bench-saga.json     (re-draw the report of a run)
  *
  * RABBITMQ_URL and DATABASE_URL as for the tests (the local services when unset); the apps must be
  * built (`npx nx run-many -t build -p orders inventory payments notifications`).
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
@@ -31,6 +33,8 @@ const { values: args } = parseArgs({
     'db-seconds': { type: 'string', default: '5' },
     'drain-seconds': { type: 'string', default: '180' },
     out: { type: 'string', default: join(__dirname, '../../../../reports') },
+    /** Re-render the table, Markdown and chart of a report's JSON without measuring again. */
+    render: { type: 'string' },
   },
 });
 
@@ -47,6 +51,12 @@ const options = {
 };
 
 async function main(): Promise<void> {
+  if (args.render) {
+    const report = JSON.parse(readFileSync(args.render, 'utf8')) as SagaReport;
+    const { table, files } = await renderReport(report, args.out);
+    console.log(`${table}\n\nwrote ${files.join(', ')}`);
+    return;
+  }
   const machine: MachineInfo = await machineInfo({
     rabbitmqUrl: process.env['RABBITMQ_URL'],
     databaseUrl: process.env['DATABASE_URL'],

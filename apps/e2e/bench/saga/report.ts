@@ -205,9 +205,14 @@ export function renderSvg(report: SagaReport, verdict: Verdict): string {
       points: byReplicas(replicas).map((run) => ({ x: xOf(run), y: run.latencyMs.p99 })),
     },
   ]);
-  const cpu = cpuTable(report);
-  const processes = cpu.header.slice(2);
-  const cpuRuns = report.runs.filter((run) => run.offered !== 'flat');
+  // CPU per app (its replicas summed), the broker and PostgreSQL, at the rates below saturation and flat out.
+  const groupOf = (name: string) => name.replace(/#\d+$/, '');
+  const cpuNames = [...new Set(report.runs.flatMap((run) => Object.keys(run.cpuMsPerOrder).map(groupOf)))];
+  const cpuRuns = report.runs.filter((run) => run.offered === 'flat' || run.offered <= 100);
+  const cpuOf = (run: RateRun, group: string) =>
+    Object.entries(run.cpuMsPerOrder)
+      .filter(([name]) => groupOf(name) === group)
+      .reduce((sum, [, ms]) => sum + ms, 0);
   return stackSvgs(
     [
       lineChart({
@@ -235,10 +240,10 @@ export function renderSvg(report: SagaReport, verdict: Verdict): string {
         ],
       }),
       barChart({
-        title: 'CPU per CONFIRMED order, by process',
+        title: 'CPU per CONFIRMED order, by process (replicas summed)',
         yLabel: 'CPU ms per order',
         groups: cpuRuns.map((run) => `${run.replicas}x ${offeredLabel(run)}`),
-        series: processes.map((name) => ({ name, values: cpuRuns.map((run) => run.cpuMsPerOrder[name] ?? 0) })),
+        series: cpuNames.map((name) => ({ name, values: cpuRuns.map((run) => cpuOf(run, name)) })),
       }),
     ],
     { columns: 1 },
