@@ -13,6 +13,7 @@ describe('loadSettings', () => {
       DATABASE_URL: 'postgres://postgres@localhost:5432/orders',
       RABBITMQ_URL: 'amqp://guest:guest@localhost:5672',
       LOG_LEVEL: 'log',
+      LOG_FORMAT: 'json',
       ORDER_TIMEOUT_MS: 60_000,
       FAILURE_RATE: 0,
     });
@@ -34,6 +35,7 @@ describe('loadSettings', () => {
     [{ ORDER_TIMEOUT_MS: '1.5' }, 'Invalid setting ORDER_TIMEOUT_MS: expected an integer from 100 to'],
     [{ FAILURE_RATE: '2' }, 'Invalid setting FAILURE_RATE: expected a number from 0 to 1 (got "2")'],
     [{ LOG_LEVEL: 'loud' }, 'Invalid setting LOG_LEVEL: expected one of error, warn, log, debug, verbose (got "loud")'],
+    [{ LOG_FORMAT: 'xml' }, 'Invalid setting LOG_FORMAT: expected one of json, pretty (got "xml")'],
     [{ RABBITMQ_URL: 'http://x' }, 'Invalid setting RABBITMQ_URL: expected a URL starting with amqp:// or amqps://'],
   ])('stops on %j with one line naming the setting', (env, message) => {
     expect(() => loadSettings(shape, env)).toThrow(SettingsError);
