@@ -2,7 +2,7 @@ import type { GetMessage } from 'amqplib';
 import { NonRetryableError } from '../src';
 import { createTestDatabase, createTestVhost, waitFor, type TestBroker, type TestDatabase } from '@shop/testing';
 import { orderPlaced, wire, wireProperties } from './support/events';
-import { RawBroker, startApp, type RunningApp } from './support/harness';
+import { counterValue, RawBroker, startApp, type RunningApp } from './support/harness';
 import {
   Probe,
   RESERVATIONS_TABLE,
@@ -94,9 +94,17 @@ describe('a consumer facing failures', () => {
   it('retries a transient failure with growing delays, then dead-letters it with the attempt count', async () => {
     probe.failWith = () => new Error('database hiccup');
     const event = orderPlaced();
+    const labels = { queue: STOCK_QUEUE, event_type: 'order.placed' };
+    const retriedBefore = await counterValue(inventory, 'retried', labels);
+    const deadBefore = await counterValue(inventory, 'deadLettered', { ...labels, reason: 'retries-exhausted' });
     await raw.publish('orders', 'order.placed', wire(event), wireProperties(event, 'orders'));
 
     const [message] = await deadLetters(1);
+    // Counted as the operator sees it on /metrics: three retries, then one dead-letter.
+    expect(await counterValue(inventory, 'retried', labels)).toBe(retriedBefore + 3);
+    expect(await counterValue(inventory, 'deadLettered', { ...labels, reason: 'retries-exhausted' })).toBe(
+      deadBefore + 1,
+    );
     expect(probe.calls.map((c) => c.attempt)).toEqual([1, 2, 3, 4]);
     const gaps = probe.calls.slice(1).map((c, i) => c.at - probe.calls[i].at);
     // 200, 400, 800 ms by the policy (delay queues never deliver early).

@@ -1,6 +1,6 @@
 import { createTestDatabase, createTestVhost, waitFor, type TestBroker, type TestDatabase } from '@shop/testing';
 import { orderPlaced, wire, wireProperties } from './support/events';
-import { RawBroker, sleep, startApp, type RunningApp } from './support/harness';
+import { counterValue, RawBroker, sleep, startApp, type RunningApp } from './support/harness';
 import { Probe, RESERVATIONS_TABLE, ReserveStockOnOrderPlaced } from './support/stock-handler';
 
 describe('an idempotent consumer', () => {
@@ -45,11 +45,16 @@ describe('an idempotent consumer', () => {
         description: 'first delivery applied',
       },
     );
+    const duplicatesNow = async () =>
+      (await Promise.all(replicas.map((replica) => counterValue(replica, 'duplicates')))).reduce((a, b) => a + b, 0);
+    const duplicatesBefore = await duplicatesNow();
     await raw.publish('orders', 'order.placed', wire(event), wireProperties(event, 'orders'));
     await waitFor(async () => (await raw.messageCount('inventory.reserve-stock-on-order-placed')) === 0, {
       description: 'queue empty',
     });
     await sleep(300);
+    // The repeat was counted as a duplicate the inbox skipped (by whichever replica got it).
+    expect((await duplicatesNow()) - duplicatesBefore).toBe(1);
 
     expect(await count(`SELECT count(*) n FROM test_reservations WHERE order_id = $1`, [event.data.orderId])).toBe(1);
     expect(await count(`SELECT count(*) n FROM messaging_inbox WHERE message_id = $1`, [event.id])).toBe(1);

@@ -42,7 +42,8 @@ export function snapshotCpu(groups: CpuGroups): CpuSnapshot {
   for (const [name, pids] of Object.entries(groups)) {
     snapshot[name] = pids.reduce((sum, pid) => sum + (cpuMs(pid) ?? 0), 0);
   }
-  snapshot['load generator'] = (process.cpuUsage().user + process.cpuUsage().system) / 1000;
+  const own = process.cpuUsage();
+  snapshot['load generator'] = (own.user + own.system) / 1000;
   return snapshot;
 }
 

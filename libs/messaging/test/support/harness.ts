@@ -119,3 +119,17 @@ export class RawBroker {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** The current value of one of the app's messaging counters, summed over the series matching `labels`. */
+export async function counterValue(
+  app: RunningApp,
+  counter: 'consumed' | 'retried' | 'deadLettered' | 'duplicates',
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const { values } = await app.messaging.metrics[counter].get();
+  return values
+    .filter((sample) =>
+      Object.entries(labels).every(([key, value]) => (sample.labels as Record<string, unknown>)[key] === value),
+    )
+    .reduce((sum, sample) => sum + sample.value, 0);
+}

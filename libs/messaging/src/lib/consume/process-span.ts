@@ -1,47 +1,53 @@
 import { trace } from '@opentelemetry/api';
+import type { ConsumeMessage } from 'amqplib';
 import type { CloudEvent } from '@shop/contracts';
-import { contextOf, failSpan, otelContext, SemConv, SpanKind, startSpan, traceparentOf } from '../tracing/otel';
+import {
+  contextOf,
+  failSpan,
+  isPromiseLike,
+  messagingAttributes,
+  otelContext,
+  SemConv,
+  SpanKind,
+  startSpan,
+  traceparentOf,
+} from '../tracing/otel';
 import { TraceContext, type TraceScope } from '../tracing/trace-context';
-
-export interface Delivery {
-  queue: string;
-  exchange: string;
-  routingKey: string;
-  deliveryTag: number;
-  bodySize: number;
-}
 
 /**
  * Runs a handler in the trace of its event: in its "process" span (child of the publish that delivered
  * it) when tracing is on, so that its database work and the events it publishes are children of that
- * span; with tracing off, in a scope with a span id of its own in the event's trace. A synchronous
- * handler stays synchronous.
+ * span; with tracing off, in the scope of the event. A synchronous handler stays synchronous.
  */
 export function inProcessSpan(
   event: CloudEvent<unknown>,
-  delivery: Delivery,
+  queue: string,
+  message: ConsumeMessage,
   scope: TraceScope,
   run: () => unknown,
 ): unknown {
   const span = startSpan(
-    `process ${delivery.queue}`,
+    `process ${queue}`,
     SpanKind.CONSUMER,
     () => contextOf(scope.traceparent),
-    () => ({
-      [SemConv.system]: 'rabbitmq',
-      [SemConv.operationType]: 'process',
-      [SemConv.operationName]: 'process',
-      [SemConv.destination]: delivery.exchange,
-      [SemConv.routingKey]: delivery.routingKey,
-      [SemConv.subscription]: delivery.queue,
-      [SemConv.deliveryTag]: delivery.deliveryTag,
-      [SemConv.messageId]: event.id,
-      [SemConv.conversationId]: event.subject,
-      [SemConv.bodySize]: delivery.bodySize,
-      [SemConv.cloudEventId]: event.id,
-      [SemConv.cloudEventType]: event.type,
-      [SemConv.cloudEventSource]: event.source,
-    }),
+    () =>
+      messagingAttributes(
+        { type: 'process', name: 'process' },
+        {
+          exchange: message.fields.exchange,
+          routingKey: message.fields.routingKey,
+          id: event.id,
+          orderId: event.subject,
+        },
+        {
+          [SemConv.subscription]: queue,
+          [SemConv.deliveryTag]: message.fields.deliveryTag,
+          [SemConv.bodySize]: message.content.length,
+          [SemConv.cloudEventId]: event.id,
+          [SemConv.cloudEventType]: event.type,
+          [SemConv.cloudEventSource]: event.source,
+        },
+      ),
   );
   if (!span) return TraceContext.run(scope, run);
   let result: unknown;
@@ -53,18 +59,18 @@ export function inProcessSpan(
     failSpan(span, error);
     throw error;
   }
-  if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
-    return Promise.resolve(result).then(
-      (value) => {
-        span.end();
-        return value;
-      },
-      (error: unknown) => {
-        failSpan(span, error);
-        throw error;
-      },
-    );
+  if (!isPromiseLike(result)) {
+    span.end();
+    return result;
   }
-  span.end();
-  return result;
+  return Promise.resolve(result).then(
+    (value) => {
+      span.end();
+      return value;
+    },
+    (error: unknown) => {
+      failSpan(span, error);
+      throw error;
+    },
+  );
 }

@@ -14,6 +14,7 @@ import type { RetryPolicy } from '../messaging.options';
 import type { Outbox } from '../outbox/outbox';
 import { Topology, type Binding } from '../topology/topology';
 import type { MessagingMetrics, SettledDelivery } from '../metrics/messaging-metrics';
+import { isPromiseLike } from '../tracing/otel';
 import { inProcessSpan } from './process-span';
 import { DeadLetterReason, DuplicateDeliveryError, NonRetryableError } from './errors';
 import { DeliveryContext, type EventContext } from './event-context';
@@ -284,18 +285,12 @@ export class QueueConsumer {
       ? String(message.properties.headers?.['traceparent'])
       : event.traceparent;
     seen.traceparent = traceparent;
-    const delivery = {
-      queue: this.spec.queue,
-      exchange: message.fields.exchange,
-      routingKey: message.fields.routingKey,
-      deliveryTag: message.fields.deliveryTag,
-      bodySize: message.content.length,
-    };
     let result: unknown;
     try {
       result = inProcessSpan(
         event,
-        delivery,
+        this.spec.queue,
+        message,
         { traceparent, tracestate: event.tracestate, causationId: event.id },
         () => this.spec.handler(event, ctx),
       );
@@ -327,14 +322,6 @@ interface Seen {
   startedAt: number;
   event?: CloudEvent<unknown>;
   traceparent?: string;
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }
 
 function attemptOf(message: ConsumeMessage): number {

@@ -2,7 +2,15 @@ import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { CLOUDEVENTS_CONTENT_TYPE } from '@shop/contracts';
 import type { MessagingMetrics } from '../metrics/messaging-metrics';
-import { contextOf, failSpan, formatSpanContext, SemConv, SpanKind, startSpan } from '../tracing/otel';
+import {
+  contextOf,
+  failSpan,
+  formatSpanContext,
+  messagingAttributes,
+  SemConv,
+  SpanKind,
+  startSpan,
+} from '../tracing/otel';
 import { ConfirmPublisher, NotConnectedError, UnroutableError, type PublishOptions } from '../broker/confirm-publisher';
 
 export interface OutboxRow {
@@ -245,16 +253,12 @@ export async function publishRow(
     `publish ${row.exchange}`,
     SpanKind.PRODUCER,
     () => contextOf(row.traceparent ?? undefined),
-    () => ({
-      [SemConv.system]: 'rabbitmq',
-      [SemConv.operationType]: 'send',
-      [SemConv.operationName]: 'publish',
-      [SemConv.destination]: row.exchange,
-      [SemConv.routingKey]: row.routing_key,
-      [SemConv.messageId]: row.id,
-      [SemConv.conversationId]: row.subject,
-      [SemConv.bodySize]: Buffer.byteLength(row.body),
-    }),
+    () =>
+      messagingAttributes(
+        { type: 'send', name: 'publish' },
+        { exchange: row.exchange, routingKey: row.routing_key, id: row.id, orderId: row.subject },
+        { [SemConv.bodySize]: Buffer.byteLength(row.body) },
+      ),
   );
   // Consumers continue the trace from the publish (the header); the event keeps its creation's.
   const traceparent = span?.isRecording() ? formatSpanContext(span.spanContext()) : row.traceparent;

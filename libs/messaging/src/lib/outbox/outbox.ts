@@ -4,6 +4,7 @@ import {
   activeSpanContext,
   contextOf,
   inSpan,
+  messagingAttributes,
   otelContext,
   SemConv,
   SpanKind,
@@ -97,17 +98,12 @@ export function outboxRow(registry: EventRegistry, app: AppName, event: CloudEve
     `create ${definition.producer}`,
     SpanKind.PRODUCER,
     () => parentContext(scope?.traceparent),
-    () => ({
-      [SemConv.system]: 'rabbitmq',
-      [SemConv.operationType]: 'create',
-      [SemConv.operationName]: 'create',
-      [SemConv.destination]: definition.producer,
-      [SemConv.routingKey]: definition.type,
-      [SemConv.messageId]: event.id,
-      [SemConv.conversationId]: event.subject,
-      [SemConv.cloudEventId]: event.id,
-      [SemConv.cloudEventType]: event.type,
-    }),
+    () =>
+      messagingAttributes(
+        { type: 'create', name: 'create' },
+        { exchange: definition.producer, routingKey: definition.type, id: event.id, orderId: event.subject },
+        { [SemConv.cloudEventId]: event.id, [SemConv.cloudEventType]: event.type },
+      ),
   );
   const traceparent = event.traceparent ?? traceparentOf(span, scope?.traceparent);
   span?.end();

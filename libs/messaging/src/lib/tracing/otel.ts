@@ -36,6 +36,33 @@ export const SemConv = {
   dbNamespace: 'db.namespace',
 } as const;
 
+/** What every messaging span of the library carries, after the semantic conventions (RabbitMQ). */
+export function messagingAttributes(
+  operation: { type: 'create' | 'send' | 'process'; name: string },
+  message: { exchange: string; routingKey: string; id: string; orderId: string },
+  extra: Attributes = {},
+): Attributes {
+  return {
+    [SemConv.system]: 'rabbitmq',
+    [SemConv.operationType]: operation.type,
+    [SemConv.operationName]: operation.name,
+    [SemConv.destination]: message.exchange,
+    [SemConv.routingKey]: message.routingKey,
+    [SemConv.messageId]: message.id,
+    [SemConv.conversationId]: message.orderId,
+    ...extra,
+  };
+}
+
+/** A promise or any thenable: what a handler may return when it does not finish synchronously. */
+export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
 export function tracer() {
   return trace.getTracer('@shop/messaging');
 }
