@@ -20,6 +20,12 @@ export interface EventDefinition<TType extends string = string, TData = unknown>
   readonly type: TType;
   /** The owning app, which is also the exchange the event is published to. */
   readonly producer: AppName;
+  /**
+   * The apps that subscribe to it. Broker permissions are generated from this list (an app may bind
+   * its queues only to the events it consumes), and an app fails at start when it handles an event
+   * whose contract does not list it.
+   */
+  readonly consumers: readonly AppName[];
   /** The latest schema version. */
   readonly version: number;
   /** The latest data schema. */
@@ -57,6 +63,8 @@ type Latest<V extends readonly z.ZodType[]> = V extends readonly [...z.ZodType[]
 export interface EventSpec<TType extends string, V extends readonly [...z.ZodType[], OrderDataSchema]> {
   type: TType;
   producer: AppName;
+  /** The apps that subscribe to it (none by default). */
+  consumers?: readonly AppName[];
   /** One sentence: what happened. */
   description: string;
   /**
@@ -75,6 +83,7 @@ export function defineEvent<const TType extends string, const V extends readonly
   return buildDefinition<TType, z.output<Latest<V>> & { orderId: string }>(
     spec.type,
     spec.producer,
+    spec.consumers ?? [],
     spec.description,
     spec.versions,
     spec.upcasters as readonly ((data: unknown) => unknown)[],
@@ -84,6 +93,7 @@ export function defineEvent<const TType extends string, const V extends readonly
 function buildDefinition<TType extends string, TData extends { orderId: string }>(
   type: TType,
   producer: AppName,
+  consumers: readonly AppName[],
   description: string,
   schemas: readonly z.ZodType[],
   upcasters: readonly ((data: unknown) => unknown)[],
@@ -113,6 +123,7 @@ function buildDefinition<TType extends string, TData extends { orderId: string }
   return Object.freeze({
     type,
     producer,
+    consumers: Object.freeze([...new Set(consumers)]),
     version,
     schema,
     versions,

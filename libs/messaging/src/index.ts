@@ -8,6 +8,17 @@ export { Headers as MessagingHeaders } from './lib/consume/queue-consumer';
 export { Outbox } from './lib/outbox/outbox';
 export { MessagingMetrics, type DeliveryOutcome } from './lib/metrics/messaging-metrics';
 export { Topology } from './lib/topology/topology';
+export {
+  brokerPermissions,
+  brokerUser,
+  brokerUserPrefix,
+  rabbitmqDefinitions,
+  rabbitmqPasswordHash,
+  type BrokerPermissions,
+  type DefinitionsOptions,
+  type RabbitmqDefinitions,
+  type TopicPermission,
+} from './lib/topology/broker-access';
 export { TraceContext, type TraceScope } from './lib/tracing/trace-context';
 export { traceparentOfActiveSpan } from './lib/tracing/otel';
 export { MessagingTables1732300000000, messagingMigrations } from './lib/migrations/1732300000000-messaging-tables';

@@ -17,7 +17,7 @@ const doc = generateAsyncApi() as {
       };
     }
   >;
-  operations: Record<string, { action: string; tags: { name: string }[]; channel: { $ref: string } }>;
+  operations: Record<string, { action: string; title: string; tags: { name: string }[]; channel: { $ref: string } }>;
   components: {
     messages: Record<string, { contentType: string; payload: { $ref: string } }>;
     schemas: Record<string, unknown>;
@@ -51,8 +51,18 @@ describe('AsyncAPI document', () => {
   });
 
   it('has a send operation per event, tagged with its producer', () => {
-    const operations = Object.values(doc.operations);
+    const operations = Object.values(doc.operations).filter((o) => o.action === 'send');
     expect(operations.map((o) => [o.action, o.tags[0].name])).toEqual(EVENTS.all.map((e) => ['send', e.producer]));
+  });
+
+  it("has a receive operation per consumer of each event, on the event's channel", () => {
+    const receives = Object.values(doc.operations).filter((o) => o.action === 'receive');
+    expect(receives.map((o) => [o.channel.$ref, o.tags[0].name])).toEqual(
+      EVENTS.all.flatMap((e) =>
+        e.consumers.map((app) => [`#/channels/${doc.channels[channelOf(e.type)] ? channelOf(e.type) : '?'}`, app]),
+      ),
+    );
+    expect(receives.find((o) => o.title === 'payments consumes inventory.reserved')).toBeDefined();
   });
 
   it('sends CloudEvents whose data is the latest version, and keeps every older version in components', () => {
@@ -75,3 +85,8 @@ describe('AsyncAPI document', () => {
     expect(required('payment.captured.v2')).toContain('dataschema');
   });
 });
+
+/** The channel id of an event type: `order.placed` -> `orderPlaced`. */
+function channelOf(type: string): string {
+  return type.replace(/\.(\w)/g, (_, c: string) => c.toUpperCase());
+}

@@ -44,7 +44,7 @@ export function envelopeJsonSchema(definition: EventDefinition, version: number)
 
 /**
  * The AsyncAPI 3.0 document of every event: a channel per event type on its producer's topic
- * exchange, a `send` operation for the producer, the latest version as the message payload and every
+ * exchange, a `send` operation for the producer, a `receive` operation per consumer, the latest version as the message payload and every
  * version's envelope in `components.schemas`. Pure and deterministic.
  */
 export function generateAsyncApi(registry: EventRegistry = EVENTS): Record<string, unknown> {
@@ -86,6 +86,16 @@ export function generateAsyncApi(registry: EventRegistry = EVENTS): Record<strin
         amqp: { deliveryMode: 2, bindingVersion: AMQP_BINDING_VERSION },
       },
     };
+    for (const consumer of definition.consumers) {
+      operations[`${consumer}Receives${pascal(id)}`] = {
+        action: 'receive',
+        channel: { $ref: `#/channels/${id}` },
+        title: `${consumer} consumes ${type}`,
+        tags: [{ name: consumer }],
+        messages: [{ $ref: `#/channels/${id}/messages/${id}` }],
+        bindings: { amqp: { ack: true, bindingVersion: AMQP_BINDING_VERSION } },
+      };
+    }
     messages[id] = {
       name: type,
       title: `${type} v${version}`,

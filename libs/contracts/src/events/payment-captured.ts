@@ -5,6 +5,7 @@ import { PaymentCapturedV2, upcastPaymentCapturedV1ToV2 } from './payment-captur
 export const PaymentCaptured = defineEvent({
   type: 'payment.captured',
   producer: 'payments',
+  consumers: ['orders'],
   description: "Payments captured an order's total from the customer.",
   versions: [PaymentCapturedV1, PaymentCapturedV2],
   upcasters: [upcastPaymentCapturedV1ToV2],

@@ -4,6 +4,7 @@ import { PaymentRefundedV1 } from './payment-refunded.v1';
 export const PaymentRefunded = defineEvent({
   type: 'payment.refunded',
   producer: 'payments',
+  consumers: ['notifications', 'orders'],
   description: 'Payments refunded the captured payment of a cancelled order.',
   versions: [PaymentRefundedV1],
   upcasters: [],

@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { EVENTS, type EventRegistry } from '@shop/contracts';
 import { ConfirmPublisher } from './broker/confirm-publisher';
 import { pruneInbox } from './consume/inbox';
-import { QueueConsumer, type ConsumerSpec } from './consume/queue-consumer';
+import { QueueConsumer, type ConsumerSpec, type ProducerAuthentication } from './consume/queue-consumer';
 import { retryDelays } from './consume/retry-policy';
 import { MESSAGING_OPTIONS } from './messaging.constants';
 import { MessagingMetrics } from './metrics/messaging-metrics';
@@ -14,7 +14,8 @@ import { resolveOptions, type MessagingOptions, type ResolvedOptions } from './m
 import { ON_EVENT, type OnEventMetadata } from './on-event.decorator';
 import { Outbox } from './outbox/outbox';
 import { OutboxRelay } from './outbox/outbox-relay';
-import { declareTopology, topicMatches, type Binding } from './topology/topology';
+import { brokerUser, brokerUserPrefix } from './topology/broker-access';
+import { declareTopology, topicMatches, Topology, type Binding } from './topology/topology';
 
 export interface MessagingStatus {
   /** Connected with topology declared, publisher and consumers running. */
@@ -37,7 +38,11 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
   private readonly logger = new Logger('Messaging');
   private readonly options: ResolvedOptions;
   private readonly registry: EventRegistry;
-  private readonly publisher = new ConfirmPublisher();
+  private readonly publisher: ConfirmPublisher;
+  /** The broker user this app connects as; every publish carries it as `user-id`. */
+  private readonly user: string;
+  /** How the consumers tell authentic events, when the app connects as a user of its own. */
+  private readonly producers?: ProducerAuthentication;
   readonly outbox: Outbox;
   readonly metrics: MessagingMetrics;
   private readonly relay: OutboxRelay;
@@ -58,6 +63,16 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
   ) {
     this.options = resolveOptions(options);
     this.registry = options.registry ?? EVENTS;
+    this.user = brokerUserOf(this.options.url);
+    const prefix = brokerUserPrefix(this.options.app, this.user);
+    if (prefix !== undefined) {
+      this.producers = {
+        self: this.user,
+        userOf: (app) => brokerUser(app, prefix),
+        retryExchange: Topology.retryExchange(this.options.app),
+      };
+    }
+    this.publisher = new ConfirmPublisher(this.user);
     this.metrics = new MessagingMetrics({
       outbox: async () => {
         const [row] = await dataSource.query(
@@ -94,8 +109,15 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
           this.outbox,
           (err) => this.recycle(err),
           this.metrics,
+          this.producers,
         ),
     );
+    if (!this.producers && this.consumers.length > 0) {
+      this.logger.warn(
+        `connecting as "${this.user}", not as a user of its own ("${this.options.app}" or "<prefix>${this.options.app}"): ` +
+          'the events it consumes are not checked for their producer (README, Security)',
+      );
+    }
     this.relay.start();
     this.pruneTimer = setInterval(
       () => void pruneInbox(this.dataSource, this.options.inbox.retentionMs).catch(() => undefined),
@@ -189,6 +211,7 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
       const delays = [...new Set(this.consumers.flatMap((c) => retryDelays(c.spec.retry)))];
       await declareTopology(
         channel,
+        () => model.createChannel(),
         this.options.app,
         this.consumers.map(({ spec }) => ({ queue: spec.queue, bindings: spec.bindings })),
         delays,
@@ -242,10 +265,29 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
         specs.push(this.toSpec(instance, method, metadata, methods.length > 1));
       }
     }
+    for (const spec of specs) this.checkAgainstContracts(spec);
     const names = specs.map((s) => s.queue);
     const duplicate = names.find((n, i) => names.indexOf(n) !== i);
     if (duplicate) throw new Error(`two @OnEvent handlers share the queue "${duplicate}"`);
     return specs;
+  }
+
+  /**
+   * The broker permissions are generated from the contracts, so a handler the contracts do not know
+   * of would be refused by the broker in production: refuse it here, at start, with the reason.
+   */
+  private checkAgainstContracts(spec: ConsumerSpec): void {
+    const app = this.options.app;
+    if (!spec.queue.startsWith(`${Topology.exchange(app)}.`)) {
+      throw new Error(`${spec.handlerName}: queue "${spec.queue}" must be named "${app}.<name>" (its own namespace)`);
+    }
+    for (const type of spec.acceptedTypes) {
+      if (!this.registry.find(type)?.consumers.includes(app)) {
+        throw new Error(
+          `${spec.handlerName} consumes ${type}, but the contract of ${type} does not list ${app} among its consumers`,
+        );
+      }
+    }
   }
 
   private toSpec(
@@ -294,6 +336,11 @@ function kebab(name: string): string {
     .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
     .replace(/([A-Z])([A-Z][a-z])/g, '$1-$2')
     .toLowerCase();
+}
+
+/** The user amqplib authenticates as: the URL's, or its default, guest. */
+function brokerUserOf(url: string): string {
+  return decodeURIComponent(new URL(url).username) || 'guest';
 }
 
 function redact(url: URL): string {

@@ -13,6 +13,10 @@ export interface BrokerAdmin {
    * broker has let all of those go. Clients may reconnect at once: new connections are not waited on.
    */
   closeConnections(vhost: string, reason: string): Promise<void>;
+  /** Imports RabbitMQ definitions (users, vhosts, permissions, topic permissions, exchanges, ...). */
+  importDefinitions(definitions: object): Promise<void>;
+  /** Deletes a user; one that is already gone is not an error. */
+  deleteUser(user: string): Promise<void>;
 }
 
 /**

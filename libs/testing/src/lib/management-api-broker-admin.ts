@@ -39,6 +39,14 @@ export class ManagementApiBrokerAdmin implements BrokerAdmin {
     });
   }
 
+  async importDefinitions(definitions: object): Promise<void> {
+    await this.request('POST', '/definitions', definitions);
+  }
+
+  async deleteUser(user: string): Promise<void> {
+    await this.request('DELETE', `/users/${encodeURIComponent(user)}`, undefined, { allowNotFound: true });
+  }
+
   async deleteVhost(vhost: string): Promise<void> {
     await this.request('DELETE', `/vhosts/${encodeURIComponent(vhost)}`, undefined, { allowNotFound: true });
   }

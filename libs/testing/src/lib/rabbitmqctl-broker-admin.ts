@@ -25,6 +25,19 @@ export class RabbitmqctlBrokerAdmin implements BrokerAdmin {
     await this.ctl(['import_definitions', '--format', 'json'], JSON.stringify(definitions));
   }
 
+  async importDefinitions(definitions: object): Promise<void> {
+    await this.ctl(['import_definitions', '--format', 'json'], JSON.stringify(definitions));
+  }
+
+  async deleteUser(user: string): Promise<void> {
+    try {
+      await this.ctl(['delete_user', user]);
+    } catch (error) {
+      if (error instanceof CommandError && /does not exist|no_such_user/.test(error.stderr + error.stdout)) return;
+      throw error;
+    }
+  }
+
   async deleteVhost(vhost: string): Promise<void> {
     try {
       await this.ctl(['delete_vhost', vhost]);

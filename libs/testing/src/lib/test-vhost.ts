@@ -8,7 +8,14 @@ export interface TestBroker {
   vhost: string;
   /** Force-closes the client connections open on this vhost (no other), as a network failure would; clients may reconnect. */
   closeAllConnections(): Promise<void>;
-  /** Deletes the vhost with its exchanges, queues and messages. */
+  /**
+   * Imports definitions that add users (and their permissions) to this vhost: every user must be
+   * named `<vhost>-<name>`, so that the users of parallel runs never meet; they are deleted with the vhost.
+   */
+  addUsers(definitions: { users: ReadonlyArray<{ name: string }> }): Promise<void>;
+  /** The vhost's URL as `user` with `password`. */
+  urlAs(user: string, password: string): string;
+  /** Deletes the vhost with its exchanges, queues and messages, and the users added to it. */
   delete(): Promise<void>;
 }
 
@@ -35,13 +42,29 @@ export async function createTestVhost(label: string, options: CreateTestVhostOpt
   await admin.createVhost(vhost, user);
   url.pathname = `/${encodeURIComponent(vhost)}`;
 
+  const users = new Set<string>();
   return {
     url: url.toString(),
     vhost,
     closeAllConnections: () => admin.closeConnections(vhost, `closed by test (vhost ${vhost})`),
+    addUsers: async (definitions) => {
+      for (const { name } of definitions.users) {
+        if (!name.startsWith(`${vhost}-`))
+          throw new Error(`test users of vhost ${vhost} are named ${vhost}-<name>, not ${name}`);
+        users.add(name);
+      }
+      await admin.importDefinitions(definitions);
+    },
+    urlAs: (user, password) => {
+      const as = new URL(url);
+      as.username = encodeURIComponent(user);
+      as.password = encodeURIComponent(password);
+      return as.toString();
+    },
     delete: async () => {
       assertTestVhostName(vhost);
       await admin.deleteVhost(vhost);
+      await Promise.all([...users].map((user) => admin.deleteUser(user)));
     },
   };
 }

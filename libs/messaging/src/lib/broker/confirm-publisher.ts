@@ -29,6 +29,12 @@ export class ConfirmPublisher {
   private readonly returned = new Set<string>();
   private drained?: Promise<void>;
 
+  /**
+   * @param userId the connection's user, sent as the AMQP `user-id` of every message: RabbitMQ refuses
+   * a publish whose user-id is not the connection's, so consumers can trust it to name the producer.
+   */
+  constructor(private readonly userId?: string) {}
+
   attach(channel: ConfirmChannel): void {
     this.channel = channel;
     this.returned.clear();
@@ -62,7 +68,7 @@ export class ConfirmPublisher {
           exchange,
           routingKey,
           content,
-          { persistent: true, mandatory: true, ...options },
+          { persistent: true, mandatory: true, userId: this.userId, ...options },
           (err: unknown) => {
             if (err) return reject(err instanceof Error ? err : new Error(`broker nacked message ${messageId}`));
             if (this.returned.delete(messageId)) return reject(new UnroutableError(exchange, routingKey));

@@ -26,4 +26,6 @@ export type DeadLetterReason =
   | 'schema-invalid'
   | 'unexpected-type'
   | 'rejected'
-  | 'retries-exhausted';
+  | 'retries-exhausted'
+  /** Its `user-id` is not the broker user of the event type's owner (or missing). */
+  | 'unauthenticated-producer';

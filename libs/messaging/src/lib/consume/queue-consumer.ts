@@ -35,6 +35,20 @@ export interface ConsumerSpec {
   retry: RetryPolicy;
 }
 
+/**
+ * How a consumer tells an authentic event: RabbitMQ has checked its `user-id` against the publishing
+ * connection, so it names the producer. It must be the user of the app that owns the event's type,
+ * or, for a retry this consumer scheduled itself, this app's own user on its own retry exchange.
+ */
+export interface ProducerAuthentication {
+  /** This app's broker user. */
+  self: string;
+  /** The broker user of an app. */
+  userOf(app: AppName): string;
+  /** This app's retry exchange, through which its own retry copies come back. */
+  retryExchange: string;
+}
+
 /** Headers this library sets on retried and dead-lettered copies. */
 export const Headers = {
   attempt: 'x-attempt',
@@ -45,6 +59,8 @@ export const Headers = {
   errorType: 'x-exception-type',
   failedAt: 'x-failed-at',
   queue: 'x-consumer-queue',
+  /** The `user-id` the dead-lettered message arrived with (the copy carries the consumer's). */
+  originalUserId: 'x-original-user-id',
 } as const;
 
 type Failure =
@@ -75,6 +91,8 @@ export class QueueConsumer {
     /** Called when the channel dies under us: the connection is recycled to recover it. */
     private readonly onChannelLost: (err: Error) => void,
     private readonly metrics?: MessagingMetrics,
+    /** Unset: the app connects as a shared user (development) and cannot tell producers apart. */
+    private readonly producers?: ProducerAuthentication,
   ) {
     this.logger = new Logger(`Consumer ${spec.queue}`);
   }
@@ -227,7 +245,7 @@ export class QueueConsumer {
         await this.publisher.publish(Topology.delayExchange(this.app), this.spec.queue, message.content, {
           ...copyProperties(message),
           headers: {
-            ...originHeaders(message),
+            ...originHeaders(message, Topology.retryExchange(this.app)),
             [Headers.attempt]: outcome.attempt + 1,
             [Topology.delayHeader]: String(delayMs),
             [Headers.error]: truncate(outcome.error.message),
@@ -238,7 +256,7 @@ export class QueueConsumer {
         await this.publisher.publish(Topology.deadLetterExchange(this.app), this.spec.queue, message.content, {
           ...copyProperties(message),
           headers: {
-            ...originHeaders(message),
+            ...originHeaders(message, Topology.retryExchange(this.app)),
             [Headers.attempt]: attemptOf(message),
             [Headers.reason]: outcome.reason,
             [Headers.error]: truncate(outcome.error.message),
@@ -271,6 +289,8 @@ export class QueueConsumer {
       if (err instanceof ContractError) return { kind: 'dead-letter', reason: err.reason, error: err };
       return { kind: 'dead-letter', reason: 'invalid-envelope', error: err as Error };
     }
+    const impostor = this.producers && this.unauthenticated(message, event.type);
+    if (impostor) return { kind: 'dead-letter', reason: 'unauthenticated-producer', error: impostor };
     if (!this.spec.acceptedTypes.has(event.type)) {
       return {
         kind: 'dead-letter',
@@ -304,6 +324,19 @@ export class QueueConsumer {
     );
   }
 
+  /** Why the delivery's producer is not the owner of `type` (undefined when it is). */
+  private unauthenticated(message: ConsumeMessage, type: string): Error | undefined {
+    const producers = this.producers as ProducerAuthentication;
+    const owner = this.registry.find(type)?.producer;
+    const userId = message.properties.userId as string | undefined;
+    if (owner && userId === producers.userOf(owner)) return undefined;
+    if (userId === producers.self && message.fields.exchange === producers.retryExchange) return undefined;
+    return new Error(
+      `${type} must be published by ${owner ? producers.userOf(owner) : 'its owner'}, ` +
+        `but its user-id is ${userId === undefined ? 'missing' : JSON.stringify(userId)}`,
+    );
+  }
+
   private failed(message: ConsumeMessage, attempt: number, err: unknown): Outcome {
     const error = err instanceof Error ? err : new Error(String(err));
     if (error instanceof DuplicateDeliveryError) {
@@ -329,8 +362,9 @@ function attemptOf(message: ConsumeMessage): number {
   return Number.isInteger(value) && value >= 1 ? value : 1;
 }
 
-/** Where the message first came from, kept across retries. */
-function originHeaders(message: ConsumeMessage): Record<string, unknown> {
+/** Where the message first came from, kept across retries (which come back through `retryExchange`). */
+function originHeaders(message: ConsumeMessage, retryExchange: string): Record<string, unknown> {
+  const retried = message.fields.exchange === retryExchange;
   const headers = { ...(message.properties.headers ?? {}) };
   delete headers['x-death'];
   delete headers['x-first-death-exchange'];
@@ -341,10 +375,13 @@ function originHeaders(message: ConsumeMessage): Record<string, unknown> {
   delete headers['x-last-death-reason'];
   delete headers['x-delivery-count'];
   delete headers[Topology.delayHeader];
+  const originalUserId: unknown = retried ? headers[Headers.originalUserId] : message.properties.userId;
+  delete headers[Headers.originalUserId];
   return {
     ...headers,
-    [Headers.originalExchange]: headers[Headers.originalExchange] ?? message.fields.exchange,
-    [Headers.originalRoutingKey]: headers[Headers.originalRoutingKey] ?? message.fields.routingKey,
+    [Headers.originalExchange]: (retried && headers[Headers.originalExchange]) || message.fields.exchange,
+    [Headers.originalRoutingKey]: (retried && headers[Headers.originalRoutingKey]) || message.fields.routingKey,
+    ...(originalUserId !== undefined && { [Headers.originalUserId]: originalUserId }),
   };
 }
 
@@ -358,7 +395,8 @@ function copyProperties(message: ConsumeMessage) {
     contentType: p.contentType,
     contentEncoding: p.contentEncoding,
     timestamp: p.timestamp,
-    // user-id is checked by the broker against the publishing connection: a copy cannot keep it.
+    // user-id is checked by the broker against the publishing connection: a copy carries this app's
+    // (the publisher sets it), and the original producer stays in the dead-letter copy's headers.
   };
 }
 

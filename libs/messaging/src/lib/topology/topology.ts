@@ -36,8 +36,15 @@ const quorum = { 'x-queue-type': 'quorum' } as const;
 /** Dead-letter with publisher confirms inside the broker, so nothing is lost between queues. */
 const atLeastOnceDeadLettering = { 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' } as const;
 
+/**
+ * Declares the app's exchange and queues. Another app's exchange, which its queues bind to, is only
+ * checked when it exists: with least-privilege users (broker-access.ts) an app may not declare it,
+ * and the broker's definitions create it. Only when it is missing (a broker without definitions, as
+ * in development) is it declared here, on a channel of its own since a failed check closes its channel.
+ */
 export async function declareTopology(
   channel: Channel,
+  openChannel: () => Promise<Channel>,
   app: AppName,
   queues: QueueDeclaration[],
   delaysMs: number[],
@@ -85,10 +92,28 @@ export async function declareTopology(
     });
     await channel.bindQueue(queue, retryExchange, queue);
     for (const binding of bindings) {
-      // The producer's exchange may not exist yet when its consumers start first.
-      await channel.assertExchange(Topology.exchange(binding.exchange), 'topic', { durable: true });
+      if (binding.exchange !== app) await ensureExchange(openChannel, Topology.exchange(binding.exchange));
       await channel.bindQueue(queue, Topology.exchange(binding.exchange), binding.routingKey);
     }
+  }
+}
+
+async function ensureExchange(openChannel: () => Promise<Channel>, exchange: string): Promise<void> {
+  const check = await openChannel();
+  check.on('error', () => undefined);
+  try {
+    await check.checkExchange(exchange);
+    await check.close();
+    return;
+  } catch {
+    // 404: the producer has not declared it yet (the channel is closed by the broker).
+  }
+  const declare = await openChannel();
+  declare.on('error', () => undefined);
+  try {
+    await declare.assertExchange(exchange, 'topic', { durable: true });
+  } finally {
+    await declare.close().catch(() => undefined);
   }
 }
 

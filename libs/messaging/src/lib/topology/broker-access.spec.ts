@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import { APP_NAMES, EVENTS } from '@shop/contracts';
+import { brokerPermissions, brokerUserPrefix, rabbitmqDefinitions, rabbitmqPasswordHash } from './broker-access';
+import { Topology } from './topology';
+
+const matches = (pattern: string, name: string) => new RegExp(pattern).test(name);
+
+describe('brokerPermissions', () => {
+  const payments = brokerPermissions('payments');
+
+  it('lets an app configure and write only its own names', () => {
+    for (const name of [
+      Topology.exchange('payments'),
+      Topology.delayExchange('payments'),
+      Topology.retryExchange('payments'),
+      Topology.deadLetterExchange('payments'),
+      'payments.charge-on-inventory-reserved',
+      'payments.charge-on-inventory-reserved.dlq',
+      Topology.delayQueue('payments', 1000),
+    ]) {
+      expect(matches(payments.configure, name)).toBe(true);
+      expect(matches(payments.write, name)).toBe(true);
+    }
+    for (const name of [
+      'orders',
+      'inventory.reserve-stock',
+      'paymentsx',
+      'amq.default',
+      'amq.topic',
+      '',
+      'x.payments',
+    ]) {
+      expect(matches(payments.configure, name)).toBe(false);
+      expect(matches(payments.write, name)).toBe(false);
+    }
+  });
+
+  it('lets an app read its own names and the exchanges of the events it consumes, no others', () => {
+    expect(matches(payments.read, 'payments.charge.dlq')).toBe(true);
+    expect(matches(payments.read, 'orders')).toBe(true); // order.placed, order.cancelled
+    expect(matches(payments.read, 'inventory')).toBe(true); // inventory.reserved
+    expect(matches(payments.read, 'notifications')).toBe(false);
+    expect(matches(payments.read, 'inventory.reserve-stock')).toBe(false);
+    expect(matches(payments.read, 'orders.saga')).toBe(false);
+  });
+
+  it('limits the routing keys an app publishes to the events it owns', () => {
+    const own = payments.topics.find((t) => t.exchange === 'payments');
+    for (const type of ['payment.captured', 'payment.declined', 'payment.refunded']) {
+      expect(matches(own?.write ?? '', type)).toBe(true);
+    }
+    for (const type of ['order.confirmed', 'payment.#', 'payment.*', 'payment.captured.x', 'xpayment.captured']) {
+      expect(matches(own?.write ?? '', type)).toBe(false);
+    }
+    const orders = payments.topics.find((t) => t.exchange === 'orders');
+    expect(matches(orders?.write ?? '', 'order.placed')).toBe(false);
+  });
+
+  it('limits the binding keys to the events it consumes, `#` only when it consumes them all', () => {
+    const fromOrders = payments.topics.find((t) => t.exchange === 'orders')?.read ?? '';
+    expect(['order.placed', 'order.cancelled'].every((key) => matches(fromOrders, key))).toBe(true);
+    expect(['order.confirmed', '#', 'order.*'].some((key) => matches(fromOrders, key))).toBe(false);
+
+    const ordersApp = brokerPermissions('orders');
+    for (const app of APP_NAMES) {
+      const read = ordersApp.topics.find((t) => t.exchange === app)?.read ?? '';
+      expect(matches(read, '#')).toBe(true); // the timeline projection reads every event
+    }
+  });
+
+  it('follows the contracts: every consumer may read its producers, every producer write its types', () => {
+    for (const event of EVENTS.all) {
+      const producer = brokerPermissions(event.producer);
+      expect(matches(producer.topics.find((t) => t.exchange === event.producer)?.write ?? '', event.type)).toBe(true);
+      for (const consumer of event.consumers) {
+        const access = brokerPermissions(consumer);
+        expect(matches(access.read, event.producer)).toBe(true);
+        expect(matches(access.topics.find((t) => t.exchange === event.producer)?.read ?? '', event.type)).toBe(true);
+      }
+    }
+  });
+
+  it('names users with an optional prefix, and reads the prefix back', () => {
+    expect(brokerPermissions('orders', EVENTS, 'staging-').user).toBe('staging-orders');
+    expect(brokerUserPrefix('orders', 'staging-orders')).toBe('staging-');
+    expect(brokerUserPrefix('orders', 'orders')).toBe('');
+    expect(brokerUserPrefix('orders', 'guest')).toBeUndefined();
+  });
+});
+
+describe('rabbitmqDefinitions', () => {
+  const passwords = { orders: 'o-secret', inventory: 'i-secret', payments: 'p-secret', notifications: 'n-secret' };
+  const definitions = rabbitmqDefinitions({ vhost: 'shop', passwords, admin: { name: 'admin', password: 'a-secret' } });
+
+  it('has one user per app and the admin, no guest, with salted SHA-256 hashes of their passwords', () => {
+    expect(definitions.users.map((u) => u.name)).toEqual([...APP_NAMES, 'admin']);
+    for (const user of definitions.users) {
+      const raw = Buffer.from(user.password_hash, 'base64');
+      const password = user.name === 'admin' ? 'a-secret' : passwords[user.name as keyof typeof passwords];
+      const expected = createHash('sha256')
+        .update(Buffer.concat([raw.subarray(0, 4), Buffer.from(password)]))
+        .digest();
+      expect(raw.subarray(4)).toEqual(expected);
+      expect(JSON.stringify(user)).not.toContain(password);
+    }
+    expect(definitions.users.find((u) => u.name === 'admin')?.tags).toEqual(['administrator']);
+  });
+
+  it('declares the vhost, the four exchanges, and every permission on that vhost', () => {
+    expect(definitions.vhosts).toEqual([{ name: 'shop' }]);
+    expect(definitions.exchanges.map((e) => [e.name, e.type, e.durable])).toEqual(
+      APP_NAMES.map((app) => [app, 'topic', true]),
+    );
+    expect(new Set([...definitions.permissions, ...definitions.topic_permissions].map((p) => p.vhost))).toEqual(
+      new Set(['shop']),
+    );
+  });
+
+  it('salts each hash anew', () => {
+    expect(rabbitmqPasswordHash('x')).not.toBe(rabbitmqPasswordHash('x'));
+  });
+
+  it('refuses an empty password', () => {
+    expect(() => rabbitmqDefinitions({ vhost: 'shop', passwords: { ...passwords, orders: '' } })).toThrow(/orders/);
+  });
+});

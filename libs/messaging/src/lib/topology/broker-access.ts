@@ -1,0 +1,168 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { APP_NAMES, EVENTS, type AppName, type EventRegistry } from '@shop/contracts';
+import { Topology } from './topology';
+
+/**
+ * Least-privilege access to the broker, generated from the contracts (who produces and who consumes
+ * each event) and the topology's naming (everything an app declares is named `<app>` or `<app>.…`).
+ *
+ * Each app connects as its own user, `<prefix><app>` (`orders`, or `staging-orders` with a prefix):
+ *   configure  its own names only: its exchange, its queues, their delay, retry and dead-letter parts
+ *   write      the same: it publishes to its own exchange (events) and to its own delay and dead-letter
+ *              exchanges (retries, poison messages), and binds only its own queues
+ *   read       its own queues, and the exchanges of the events it consumes (binding a queue to an
+ *              exchange needs read on the exchange)
+ *   topics     on its own exchange it may publish only the routing keys of the events it owns; on every
+ *              exchange it reads, it may bind only the keys of the events it consumes (`#` when it
+ *              consumes them all)
+ * RabbitMQ checks the AMQP `user-id` property of every publish against the connection's user, so a
+ * consumer that knows the user of each event's owner knows whether an event is authentic.
+ */
+export interface BrokerPermissions {
+  user: string;
+  configure: string;
+  write: string;
+  read: string;
+  topics: TopicPermission[];
+}
+
+export interface TopicPermission {
+  exchange: string;
+  /** Routing keys the user may publish to the exchange. */
+  write: string;
+  /** Binding keys the user may bind its queues with. */
+  read: string;
+}
+
+/** The broker user of an app: its name, after a prefix common to all apps of one deployment. */
+export function brokerUser(app: AppName, prefix = ''): string {
+  return `${prefix}${app}`;
+}
+
+/**
+ * The prefix of a deployment's users, read off one app's own user (`staging-orders` for orders is
+ * `staging-`); undefined when the user is not one of the app's own (`guest`, a shared user).
+ */
+export function brokerUserPrefix(app: AppName, user: string): string | undefined {
+  return user.endsWith(app) ? user.slice(0, user.length - app.length) : undefined;
+}
+
+export function brokerPermissions(app: AppName, registry: EventRegistry = EVENTS, prefix = ''): BrokerPermissions {
+  const own = `${escape(Topology.exchange(app))}(\\..+)?`;
+  const consumed = registry.all.filter((event) => event.consumers.includes(app));
+  const sources = [...new Set(consumed.map((event) => event.producer))].sort(byAppOrder);
+  const foreign = sources.filter((source) => source !== app).map((source) => escape(Topology.exchange(source)));
+  const owned = registry.ownedBy(app).map((event) => event.type);
+
+  const topics = [...new Set<AppName>([app, ...sources])].sort(byAppOrder).map((exchange) => {
+    const published = registry.ownedBy(exchange);
+    const keys = consumed.filter((event) => event.producer === exchange).map((event) => event.type);
+    const all = published.length > 0 && keys.length === published.length;
+    return {
+      exchange: Topology.exchange(exchange),
+      write: exchange === app ? anyOf(owned) : NOTHING,
+      read: anyOf(all ? [...keys, '#'] : keys),
+    };
+  });
+  return {
+    user: brokerUser(app, prefix),
+    configure: `^${own}$`,
+    write: `^${own}$`,
+    read: `^(${[own, ...foreign].join('|')})$`,
+    topics,
+  };
+}
+
+/** RabbitMQ's definitions file format (the parts generated here). */
+export interface RabbitmqDefinitions {
+  users: Array<{ name: string; password_hash: string; hashing_algorithm: string; tags: string[] }>;
+  vhosts: Array<{ name: string }>;
+  permissions: Array<{ user: string; vhost: string; configure: string; write: string; read: string }>;
+  topic_permissions: Array<{ user: string; vhost: string; exchange: string; write: string; read: string }>;
+  exchanges: Array<{
+    name: string;
+    vhost: string;
+    type: string;
+    durable: boolean;
+    auto_delete: boolean;
+    internal: boolean;
+    arguments: Record<string, never>;
+  }>;
+}
+
+export interface DefinitionsOptions {
+  vhost: string;
+  /** Each app's broker password. */
+  passwords: Record<AppName, string>;
+  /** Prefix of the apps' user names. */
+  userPrefix?: string;
+  /** An administrator of the vhost (management UI, operations), tagged `administrator`. */
+  admin?: { name: string; password: string };
+  registry?: EventRegistry;
+}
+
+/**
+ * The definitions to import (at boot with `load_definitions`, or with `rabbitmqctl import_definitions`):
+ * the vhost, one user per app with the permissions above, and the apps' exchanges, so that a consumer
+ * can bind to a producer's exchange before the producer ever started (it may not declare it itself).
+ * Passwords are stored salted and hashed, as RabbitMQ does.
+ */
+export function rabbitmqDefinitions(options: DefinitionsOptions): RabbitmqDefinitions {
+  const { vhost, userPrefix = '', registry = EVENTS } = options;
+  const access = APP_NAMES.map((app) => ({ app, ...brokerPermissions(app, registry, userPrefix) }));
+  const users = access.map(({ app, user }) => userDefinition(user, options.passwords[app], []));
+  const permissions = access.map(({ user, configure, write, read }) => ({ user, vhost, configure, write, read }));
+  if (options.admin) {
+    users.push(userDefinition(options.admin.name, options.admin.password, ['administrator']));
+    permissions.push({ user: options.admin.name, vhost, configure: '.*', write: '.*', read: '.*' });
+  }
+  return {
+    users,
+    vhosts: [{ name: vhost }],
+    permissions,
+    topic_permissions: access.flatMap(({ user, topics }) => topics.map((topic) => ({ user, vhost, ...topic }))),
+    exchanges: APP_NAMES.map((app) => ({
+      name: Topology.exchange(app),
+      vhost,
+      type: 'topic',
+      durable: true,
+      auto_delete: false,
+      internal: false,
+      arguments: {},
+    })),
+  };
+}
+
+/** RabbitMQ's `rabbit_password_hashing_sha256`: base64(salt ++ sha256(salt ++ password)), 4-byte salt. */
+export function rabbitmqPasswordHash(password: string, salt: Buffer = randomBytes(4)): string {
+  const digest = createHash('sha256')
+    .update(Buffer.concat([salt, Buffer.from(password, 'utf8')]))
+    .digest();
+  return Buffer.concat([salt, digest]).toString('base64');
+}
+
+function userDefinition(name: string, password: string, tags: string[]) {
+  if (!password) throw new Error(`no password for broker user ${name}`);
+  return {
+    name,
+    password_hash: rabbitmqPasswordHash(password),
+    hashing_algorithm: 'rabbit_password_hashing_sha256',
+    tags,
+  };
+}
+
+/** A regex matching exactly one of `values` (nothing when there are none). */
+function anyOf(values: string[]): string {
+  return values.length ? `^(${values.map(escape).join('|')})$` : NOTHING;
+}
+
+/** Only the empty key, which no event has (an empty pattern would match every key). */
+const NOTHING = '^$';
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function byAppOrder(a: AppName, b: AppName): number {
+  return APP_NAMES.indexOf(a) - APP_NAMES.indexOf(b);
+}
