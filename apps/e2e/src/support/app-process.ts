@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 export const APPS = ['orders', 'inventory', 'payments', 'notifications'] as const;
 export type AppName = (typeof APPS)[number];
 
-export const BUILD_COMMAND = 'npx nx run-many -t build -p orders inventory payments notifications';
+export const BUILD_COMMAND = 'npx nx run-many -t build -p orders inventory payments notifications broker-access';
 
 export { freePort, type ChildExit } from '@shop/testing';
 
@@ -38,7 +38,12 @@ const ROOT = workspaceRoot();
 
 /** `dist/apps/<app>/main.js`, or an error naming the build command when it is not there. */
 export function builtApp(app: AppName): string {
-  const file = join(ROOT, 'dist', 'apps', app, 'main.js');
+  return builtTool(app);
+}
+
+/** `dist/apps/<name>/main.js` of any app of the workspace (`broker-access` too), as `builtApp`. */
+export function builtTool(name: string): string {
+  const file = join(ROOT, 'dist', 'apps', name, 'main.js');
   if (!existsSync(file)) {
     throw new Error(`${file} is missing: build the apps first with \`${BUILD_COMMAND}\` (npm test does it)`);
   }

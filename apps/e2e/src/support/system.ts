@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { assertTestDatabaseName, createTestVhost } from '@shop/testing';
 import { Client } from 'pg';
 import {
@@ -7,6 +9,7 @@ import {
   type AppProcess,
   type ChildExit,
   builtApp,
+  builtTool,
   freePort,
   spawnApp,
   stopProcess,
@@ -25,11 +28,19 @@ export interface SystemOptions {
   env?: Partial<Record<AppName, Env>>;
   /** How long a process may take to answer 200 on /health/ready; 90 s by default (2 cores). */
   readyTimeoutMs?: number;
+  /**
+   * `per-app` (the default): each app connects as a user of its own, with the least-privilege
+   * permissions generated from the contracts (as deployed); `shared`: all as the vhost's admin (guest).
+   */
+  brokerUsers?: 'per-app' | 'shared';
 }
 
 export interface System {
   readonly vhost: string;
+  /** The vhost as its administrator (guest): anything goes, for tests that look behind the scenes. */
   readonly brokerUrl: string;
+  /** The vhost as the broker user `app` connects as (the admin's URL with `brokerUsers: 'shared'`). */
+  brokerUrlOf(app: AppName): string;
   /** Each app's database (`test_e2e_<random>_<app>`), created by the app itself. */
   readonly databases: Readonly<Record<AppName, string>>;
   /** A client that spreads its requests over the running replicas of each app. */
@@ -71,6 +82,7 @@ const DEFAULT_READY_TIMEOUT_MS = 90_000;
  */
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
   for (const app of APPS) builtApp(app); // fail at once, naming the build command
+  if ((options.brokerUsers ?? 'per-app') === 'per-app') builtTool('broker-access');
   const adminUrl = requiredEnv('DATABASE_URL');
   requiredEnv('RABBITMQ_URL');
 
@@ -82,6 +94,29 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   for (const name of Object.values(databases)) assertTestDatabaseName(name);
 
   const broker = await createTestVhost(`e2e ${options.label ?? 'system'}`);
+  const brokerUrls = Object.fromEntries(APPS.map((app) => [app, broker.url])) as Record<AppName, string>;
+  if ((options.brokerUsers ?? 'per-app') === 'per-app') {
+    // As deployed: the definitions come from the broker-access tool (README, Security).
+    const passwords = Object.fromEntries(APPS.map((app) => [app, randomBytes(16).toString('hex')])) as Record<
+      AppName,
+      string
+    >;
+    const userPrefix = `${broker.vhost}-`;
+    try {
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [builtTool('broker-access'), 'definitions', '--vhost', broker.vhost, '--user-prefix', userPrefix],
+        {
+          env: Object.fromEntries(APPS.map((app) => [`${app.toUpperCase()}_RABBITMQ_PASSWORD`, passwords[app]])),
+        },
+      );
+      await broker.addUsers(JSON.parse(stdout));
+    } catch (error) {
+      await broker.delete().catch(() => undefined);
+      throw error;
+    }
+    for (const app of APPS) brokerUrls[app] = broker.urlAs(`${userPrefix}${app}`, passwords[app]);
+  }
   const slots: Slot[] = [];
   const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
   const debug = process.env['DEBUG_CHILDREN'] === '1';
@@ -99,7 +134,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       ...extra,
       PORT: String(port),
       DATABASE_URL: databaseUrl.toString(),
-      RABBITMQ_URL: broker.url,
+      RABBITMQ_URL: brokerUrls[app],
     };
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries(merged)) if (value !== undefined) env[key] = value;
@@ -156,6 +191,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const system: System = {
     vhost: broker.vhost,
     brokerUrl: broker.url,
+    brokerUrlOf: (app) => brokerUrls[app],
     databases,
     client: new ShopClient((app) => system.baseUrl(app)),
     url: (app, replica = 0) => `http://127.0.0.1:${slot(app, replica).port}`,

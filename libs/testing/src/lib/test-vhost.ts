@@ -13,6 +13,8 @@ export interface TestBroker {
    * named `<vhost>-<name>`, so that the users of parallel runs never meet; they are deleted with the vhost.
    */
   addUsers(definitions: { users: ReadonlyArray<{ name: string }> }): Promise<void>;
+  /** Users the test created otherwise (named as for `addUsers`), to be deleted with the vhost. */
+  adoptUsers(names: readonly string[]): void;
   /** The vhost's URL as `user` with `password`. */
   urlAs(user: string, password: string): string;
   /** Deletes the vhost with its exchanges, queues and messages, and the users added to it. */
@@ -43,18 +45,22 @@ export async function createTestVhost(label: string, options: CreateTestVhostOpt
   url.pathname = `/${encodeURIComponent(vhost)}`;
 
   const users = new Set<string>();
+  const adopt = (names: readonly string[]) => {
+    for (const name of names) {
+      if (!name.startsWith(`${vhost}-`))
+        throw new Error(`test users of vhost ${vhost} are named ${vhost}-<name>, not ${name}`);
+      users.add(name);
+    }
+  };
   return {
     url: url.toString(),
     vhost,
     closeAllConnections: () => admin.closeConnections(vhost, `closed by test (vhost ${vhost})`),
     addUsers: async (definitions) => {
-      for (const { name } of definitions.users) {
-        if (!name.startsWith(`${vhost}-`))
-          throw new Error(`test users of vhost ${vhost} are named ${vhost}-<name>, not ${name}`);
-        users.add(name);
-      }
+      adopt(definitions.users.map((user) => user.name));
       await admin.importDefinitions(definitions);
     },
+    adoptUsers: (names) => adopt(names),
     urlAs: (user, password) => {
       const as = new URL(url);
       as.username = encodeURIComponent(user);
