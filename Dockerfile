@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 #
 # One image for the four apps: it holds dist/apps/{orders,inventory,payments,notifications}/main.js
+# (and dist/apps/broker-access/main.js, which writes the broker's users: docker-compose.yml)
 # and the production node_modules. The default command runs orders; run another app with
 #   docker run --rm -p 3002:3002 shop-app node dist/apps/inventory/main.js
 # (docker-compose.yml sets `command:` per service). Settings come from the environment (README).
@@ -23,7 +24,7 @@ ENV NX_DAEMON=false \
     NX_NO_CLOUD=true \
     NX_TUI=false
 COPY . .
-RUN npx nx run-many -t build -p orders inventory payments notifications --outputStyle=static
+RUN npx nx run-many -t build -p orders inventory payments notifications broker-access --outputStyle=static
 
 # Only what package.json lists under "dependencies". No install script is needed at run time
 # (the only one among them is swagger-ui-dist's telemetry).
@@ -40,6 +41,10 @@ WORKDIR /app
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
+# Mount points of the broker credentials' volumes (docker-compose.yml): owned by the app's user, so that
+# a new volume is too and broker-access (run as that user) can keep the passwords there.
+RUN mkdir -p /secrets/admin /secrets/orders /secrets/inventory /secrets/payments /secrets/notifications \
+    && chown -R node:node /secrets
 USER node
 EXPOSE 3001 3002 3003 3004
 # Graceful shutdown (stop consuming, finish in-flight handlers, close) runs on SIGTERM.

@@ -193,6 +193,9 @@ function appSettings(app: App): { names: string[]; defaultPort: number | undefin
   };
 }
 
+/** Services that run once to completion (restart "no", no healthcheck): broker-access writes the broker's users. */
+const ONE_SHOT = ['broker-access'];
+
 describe('docker-compose.yml', () => {
   it('defines the broker, the database, the four apps, and Jaeger, Prometheus and Grafana', () => {
     expect(Object.keys(services)).toEqual(
@@ -221,8 +224,9 @@ describe('docker-compose.yml', () => {
     expect(named).toContain(volumeOf('postgres', '/var/lib/postgresql/data'));
   });
 
-  it('has a healthcheck and a restart policy on every service', () => {
+  it('has a healthcheck and a restart policy on every long-running service', () => {
     for (const [name, service] of Object.entries(services)) {
+      if (ONE_SHOT.includes(name)) continue;
       expect({ name, healthcheck: Boolean(service.healthcheck?.test) && !service.healthcheck?.disable }).toEqual({
         name,
         healthcheck: true,
@@ -234,12 +238,17 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('starts a service only once what it depends on is healthy (Jaeger only started: tracing is best effort)', () => {
+  it('starts a service only once what it depends on is healthy (Jaeger only started: tracing is best effort; a one-shot task completed)', () => {
     for (const [name, service] of Object.entries(services)) {
       for (const [dependency, condition] of Object.entries(dependencies(service))) {
-        const expected = dependency === 'jaeger' ? 'service_started' : 'service_healthy';
+        const expected =
+          dependency === 'jaeger'
+            ? 'service_started'
+            : ONE_SHOT.includes(dependency)
+              ? 'service_completed_successfully'
+              : 'service_healthy';
         expect({ name, dependency, condition }).toEqual({ name, dependency, condition: expected });
-        expect(services[dependency]?.healthcheck).toBeDefined();
+        if (!ONE_SHOT.includes(dependency)) expect(services[dependency]?.healthcheck).toBeDefined();
       }
     }
   });
@@ -349,6 +358,132 @@ describe('docker-compose.yml', () => {
       expect({ status: result.status, stderr: result.stderr.trim() }).toEqual({ status: 0, stderr: '' });
     },
   );
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Broker access: no guest, one least-privilege user per app, passwords only in volumes (README, Security).
+// ---------------------------------------------------------------------------------------------------
+
+/** A named volume's mounts: the volume mounted at `target` in `service`, if any. */
+function namedVolumeAt(file: ComposeFile, service: Service, target: string): string | undefined {
+  for (const volume of service.volumes ?? []) {
+    const [source, at] = typeof volume === 'string' ? volume.split(':') : [volume.source, volume.target];
+    if (at === target && source && Object.keys(file.volumes ?? {}).includes(source)) return source;
+  }
+  return undefined;
+}
+
+/** Where a path inside a service's container lies on a named volume: [volume, path inside it]. */
+function onNamedVolume(file: ComposeFile, service: Service, path: string): [string, string] | undefined {
+  for (const volume of service.volumes ?? []) {
+    const [source, at] = typeof volume === 'string' ? volume.split(':') : [volume.source, volume.target];
+    if (!source || !at || !Object.keys(file.volumes ?? {}).includes(source)) continue;
+    if (path.startsWith(`${at.replace(/\/$/, '')}/`)) return [source, path.slice(at.replace(/\/$/, '').length + 1)];
+  }
+  return undefined;
+}
+
+function option(command: string[], name: string): string | undefined {
+  const index = command.indexOf(name);
+  return index >= 0 ? command[index + 1] : undefined;
+}
+
+function brokerAccessProblems(file: ComposeFile, conf: string): string[] {
+  const all = file.services ?? {};
+  const problems: string[] = [];
+  const setup = all['broker-access'];
+  if (!setup) return ['no broker-access service writes the broker users'];
+  const command = ([] as string[]).concat(setup.command ?? []);
+  if (!command.join(' ').includes('dist/apps/broker-access/main.js definitions')) {
+    problems.push('broker-access does not run `dist/apps/broker-access/main.js definitions`');
+  }
+  const vhost = option(command, '--vhost') ?? 'shop';
+  const secretsDir = option(command, '--secrets-dir');
+  const out = option(command, '--out');
+  if (!secretsDir) problems.push('broker-access has no --secrets-dir: the apps could not read their passwords');
+  if (setup.restart !== 'no') problems.push(`broker-access restarts (${setup.restart}): it runs once`);
+
+  const rabbitmq = all['rabbitmq'] ?? {};
+  if (dependencies(rabbitmq)['broker-access'] !== 'service_completed_successfully') {
+    problems.push('rabbitmq does not wait for broker-access to complete');
+  }
+  const env = environmentOf(rabbitmq);
+  for (const name of ['RABBITMQ_DEFAULT_USER', 'RABBITMQ_DEFAULT_PASS']) {
+    if (env[name]) problems.push(`rabbitmq sets ${name}: a default user beside the generated ones`);
+  }
+  if (/^\s*loopback_users\.guest\s*=\s*false/m.test(conf)) problems.push('shop.conf lets guest log in remotely');
+  const loaded = /^\s*load_definitions\s*=\s*(\S+)/m.exec(conf)?.[1];
+  const written = out ? onNamedVolume(file, setup, out) : undefined;
+  const read = loaded ? onNamedVolume(file, rabbitmq, loaded) : undefined;
+  if (!loaded) problems.push('shop.conf loads no definitions (the broker would create guest)');
+  else if (!written || !read || written.join('/') !== read.join('/')) {
+    problems.push(`rabbitmq loads ${loaded}, which is not the file broker-access writes (${out ?? 'stdout'})`);
+  }
+
+  const secretVolume = (user: string) => (secretsDir ? namedVolumeAt(file, setup, `${secretsDir}/${user}`) : undefined);
+  for (const app of APPS) {
+    const service = all[app] ?? {};
+    const appEnv = environmentOf(service);
+    let url: URL | undefined;
+    try {
+      url = new URL(appEnv['RABBITMQ_URL'] ?? '');
+    } catch {
+      problems.push(`${app}: RABBITMQ_URL is not a URL`);
+      continue;
+    }
+    if (decodeURIComponent(url.username) !== app) problems.push(`${app} connects as "${url.username}", not as ${app}`);
+    if (url.password) problems.push(`${app}: RABBITMQ_URL holds a password`);
+    if (decodeURIComponent(url.pathname.slice(1)) !== vhost)
+      problems.push(`${app} uses vhost ${url.pathname}, not ${vhost}`);
+    const passwordFile = appEnv['RABBITMQ_PASSWORD_FILE'];
+    const on = passwordFile ? onNamedVolume(file, service, passwordFile) : undefined;
+    if (!on || on[0] !== secretVolume(app) || on[1] !== 'password') {
+      problems.push(`${app}: RABBITMQ_PASSWORD_FILE is not the password broker-access keeps for it`);
+    }
+    const others = [...APPS.filter((other) => other !== app), 'admin'].map(secretVolume);
+    for (const volume of service.volumes ?? []) {
+      const source = typeof volume === 'string' ? volume.split(':')[0] : volume.source;
+      if (source && others.includes(source)) problems.push(`${app} mounts ${source}, another user's password`);
+    }
+  }
+  for (const [name, service] of Object.entries(all)) {
+    for (const [variable, value] of Object.entries(service.environment ?? {})) {
+      if (/PASSWORD$/.test(variable) && /RABBITMQ/.test(variable) && !/^\$\{[A-Z0-9_]+:?-?\}$/.test(String(value))) {
+        problems.push(`${name} sets ${variable} in the repository`);
+      }
+    }
+  }
+  return problems;
+}
+
+describe('broker access in docker-compose.yml', () => {
+  it('has no guest: broker-access writes the users, the broker loads them, each app logs in as itself with its own password', () => {
+    expect(brokerAccessProblems(compose, rabbitmqConf)).toEqual([]);
+  });
+
+  it("finds guest, a password in the repository, another app's password mounted, and definitions not loaded", () => {
+    const broken = structuredClone(compose);
+    const orders = broken.services['orders'] as Service;
+    orders.environment = {
+      ...(orders.environment as Environment),
+      RABBITMQ_URL: 'amqp://guest:guest@rabbitmq:5672/shop',
+    };
+    const payments = broken.services['payments'] as Service;
+    payments.volumes = [...(payments.volumes ?? []), 'broker-orders:/run/secrets/orders:ro'];
+    const setup = broken.services['broker-access'] as Service;
+    setup.environment = { ...(setup.environment as Environment), ORDERS_RABBITMQ_PASSWORD: 'hunter2hunter2hunter2' };
+    const conf = rabbitmqConf
+      .replace(/^load_definitions.*$/m, '')
+      .replace('loopback_users.guest = true', 'loopback_users.guest = false');
+    expect(brokerAccessProblems(broken, conf)).toEqual([
+      'shop.conf lets guest log in remotely',
+      'shop.conf loads no definitions (the broker would create guest)',
+      'orders connects as "guest", not as orders',
+      'orders: RABBITMQ_URL holds a password',
+      "payments mounts broker-orders, another user's password",
+      'broker-access sets ORDERS_RABBITMQ_PASSWORD in the repository',
+    ]);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------
