@@ -67,6 +67,16 @@ describe('serializeEvent and parseEnvelope', () => {
     expect(parsed.datacontenttype).toBe('application/json');
   });
 
+  it('reject what no consumer could store: a year 0000, a UTC offset of 16 hours or more, a NUL character', () => {
+    expect(reasonOf(() => parseEnvelope(wire({ time: '0000-01-01T00:00:00Z' })))).toBe('invalid-envelope');
+    expect(reasonOf(() => parseEnvelope(wire({ time: '2026-01-01T00:00:00+23:59' })))).toBe('invalid-envelope');
+    expect(reasonOf(() => parseEnvelope(wire({ time: '2026-01-01T00:00:00-15:59' })))).toBeUndefined();
+    expect(reasonOf(() => parseEnvelope(wire({ id: 'a\u0000b' })))).toBe('invalid-envelope');
+    expect(reasonOf(() => parseEnvelope(wire({ data: { ...event.data, note: '\u0000' } })))).toBe('invalid-envelope');
+    // A backslash followed by the text "u0000" is no NUL.
+    expect(parseEnvelope(wire({ causationid: '\\u0000' })).causationid).toBe('\\u0000');
+  });
+
   it('accept an RFC 3339 time with an offset', () => {
     expect(parseEnvelope(wire({ time: '2024-05-01T12:00:00+02:00' })).time).toBe('2024-05-01T12:00:00+02:00');
   });

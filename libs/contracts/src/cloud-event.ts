@@ -57,7 +57,9 @@ const Envelope = z.compile(
     id: z.string().min(1),
     source: z.string().min(1),
     type: z.string().min(1),
-    time: z.iso.datetime({ offset: true }),
+    time: z.iso.datetime({ offset: true }).refine(storableTime, {
+      message: 'time must be in the years 0001 to 9999, with a UTC offset under 16 hours',
+    }),
     subject: z.string().min(1),
     datacontenttype: z.literal('application/json').default('application/json'),
     dataschema: z.string().min(1).optional(),
@@ -67,6 +69,18 @@ const Envelope = z.compile(
     tracestate: z.string().optional(),
   }),
 );
+
+/**
+ * What every consumer can store as it is (PostgreSQL's timestamptz): RFC 3339 allows a year 0000 and
+ * any offset up to 23:59, which would fail the consumer's insert and be retried in vain.
+ */
+function storableTime(time: string): boolean {
+  const offset = /([+-])(\d{2}):\d{2}$/.exec(time);
+  return !time.startsWith('0000') && (!offset || Number(offset[2]) < 16);
+}
+
+/** An escaped NUL (`\u0000` after an even number of backslashes): no text column can store one. */
+const ESCAPED_NUL = /(?:^|[^\\])(?:\\\\)*\\u0000/;
 
 export function serializeEvent(event: CloudEvent): Buffer {
   return Buffer.from(eventJson(event), 'utf8');
@@ -83,10 +97,14 @@ export function eventJson(event: CloudEvent): string {
  */
 export function parseEnvelope(body: Buffer | string): CloudEvent<unknown> {
   let json: unknown;
+  const text = typeof body === 'string' ? body : body.toString('utf8');
   try {
-    json = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
+    json = JSON.parse(text);
   } catch (error) {
     throw new ContractError('unparseable', `body is not JSON: ${(error as Error).message}`);
+  }
+  if (text.includes('\\u0000') && ESCAPED_NUL.test(text)) {
+    throw new ContractError('invalid-envelope', 'the event holds a NUL character (\\u0000), which no field may');
   }
   const result = Envelope.safeParse(json);
   if (!result.success) {

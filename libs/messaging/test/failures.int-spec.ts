@@ -83,6 +83,19 @@ describe('a consumer facing failures', () => {
     },
   );
 
+  it('dead-letters at once a message whose headers amqplib reads but cannot write back (a huge fraction, below -2^63)', async () => {
+    const headers = {
+      fraction: { '!': 'double', value: 2 ** 51 + 0.5 },
+      tiny: { '!': 'double', value: -(2 ** 64) },
+      'x-dead-letter-reason': 'forged',
+    };
+    await raw.publish('orders', 'order.placed', '{{{', { messageId: 'poison-headers', headers });
+    const [message] = await deadLetters(1);
+    expect(header(message, 'x-dead-letter-reason')).toBe('unparseable');
+    expect(header(message, 'fraction')).toBe(2 ** 51 + 0.5);
+    expect(probe.calls).toHaveLength(0);
+  });
+
   it('keeps consuming after a poison message: the next good event is handled', async () => {
     const good = orderPlaced();
     await raw.publish('orders', 'order.placed', '{{{', { messageId: 'poison-first' });

@@ -235,37 +235,45 @@ export class QueueConsumer {
 
   /** A failed delivery: acked once its retry or dead-letter copy is confirmed, else handed back. */
   private async settleFailure(channel: Channel, message: ConsumeMessage, outcome: Failure): Promise<void> {
+    let exchange: string;
+    let own: Record<string, unknown>;
+    if (outcome.kind === 'retry') {
+      const delayMs = retryDelayMs(this.spec.retry, outcome.attempt);
+      this.logger.warn(
+        `${describe(message)} failed attempt ${outcome.attempt}/${this.spec.retry.maxAttempts}, ` +
+          `retrying in ${delayMs} ms: ${outcome.error.message}`,
+      );
+      exchange = Topology.delayExchange(this.app);
+      own = {
+        [Headers.attempt]: outcome.attempt + 1,
+        [Topology.delayHeader]: String(delayMs),
+        [Headers.error]: truncate(outcome.error.message),
+      };
+    } else {
+      this.logger.error(`${describe(message)} dead-lettered (${outcome.reason}): ${outcome.error.message}`);
+      exchange = Topology.deadLetterExchange(this.app);
+      own = {
+        [Headers.attempt]: attemptOf(message),
+        [Headers.reason]: outcome.reason,
+        [Headers.error]: truncate(outcome.error.message),
+        [Headers.errorType]: outcome.error.name,
+        [Headers.failedAt]: new Date().toISOString(),
+        [Headers.queue]: this.spec.queue,
+      };
+    }
+    const copy = (headers: Record<string, unknown>) =>
+      this.publisher.publish(exchange, this.spec.queue, message.content, {
+        ...copyProperties(message),
+        headers: { ...headers, ...own },
+      });
     try {
-      if (outcome.kind === 'retry') {
-        const delayMs = retryDelayMs(this.spec.retry, outcome.attempt);
-        this.logger.warn(
-          `${describe(message)} failed attempt ${outcome.attempt}/${this.spec.retry.maxAttempts}, ` +
-            `retrying in ${delayMs} ms: ${outcome.error.message}`,
-        );
-        await this.publisher.publish(Topology.delayExchange(this.app), this.spec.queue, message.content, {
-          ...copyProperties(message),
-          headers: {
-            ...originHeaders(message, Topology.retryExchange(this.app)),
-            [Headers.attempt]: outcome.attempt + 1,
-            [Topology.delayHeader]: String(delayMs),
-            [Headers.error]: truncate(outcome.error.message),
-          },
-        });
-      } else if (outcome.kind === 'dead-letter') {
-        this.logger.error(`${describe(message)} dead-lettered (${outcome.reason}): ${outcome.error.message}`);
-        await this.publisher.publish(Topology.deadLetterExchange(this.app), this.spec.queue, message.content, {
-          ...copyProperties(message),
-          headers: {
-            ...originHeaders(message, Topology.retryExchange(this.app)),
-            [Headers.attempt]: attemptOf(message),
-            [Headers.reason]: outcome.reason,
-            [Headers.error]: truncate(outcome.error.message),
-            [Headers.errorType]: outcome.error.name,
-            [Headers.failedAt]: new Date().toISOString(),
-            [Headers.queue]: this.spec.queue,
-          },
-        });
-      }
+      const origin = originHeaders(message, Topology.retryExchange(this.app));
+      await copy(origin).catch((err: unknown) => {
+        // amqplib could not encode the sender's headers (too large with ours, say): the copy keeps
+        // only where the message came from, rather than going round until the delivery limit.
+        if (!(err instanceof TypeError || err instanceof RangeError)) throw err;
+        return copy(pick(origin, [Headers.originalExchange, Headers.originalRoutingKey, Headers.originalUserId]));
+      });
       settle(channel, () => channel.ack(message));
     } catch (err) {
       // The retry or dead-letter copy was not confirmed: hand the message back, after a pause so
@@ -378,11 +386,37 @@ function originHeaders(message: ConsumeMessage, retryExchange: string): Record<s
   const originalUserId: unknown = retried ? headers[Headers.originalUserId] : message.properties.userId;
   delete headers[Headers.originalUserId];
   return {
-    ...headers,
+    ...(encodable(headers) as Record<string, unknown>),
     [Headers.originalExchange]: (retried && headers[Headers.originalExchange]) || message.fields.exchange,
     [Headers.originalRoutingKey]: (retried && headers[Headers.originalRoutingKey]) || message.fields.routingKey,
     ...(originalUserId !== undefined && { [Headers.originalUserId]: originalUserId }),
   };
+}
+
+/**
+ * Header values as amqplib can encode them again: its decoder yields numbers its encoder refuses (NaN,
+ * +-Infinity, a fraction at 2^50 and above, below -2^63) and tables with a `!` key, which the encoder
+ * takes for a type tag. A retry or dead-letter copy of a message with such headers would fail to
+ * publish, and the message would go round until the broker's delivery limit.
+ */
+function encodable(value: unknown): unknown {
+  if (typeof value === 'number') {
+    const long = Number.isInteger(value) && value >= -(2 ** 63) && value < 2 ** 63;
+    return long ? value : { '!': 'double', value };
+  }
+  if (Array.isArray(value)) return value.map(encodable);
+  if (value && typeof value === 'object' && !Buffer.isBuffer(value)) {
+    if (Object.hasOwn(value, '!')) {
+      const tagged = value as { '!': unknown };
+      return tagged['!'] === 'timestamp' || tagged['!'] === 'decimal' ? value : JSON.stringify(value);
+    }
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, encodable(item)]));
+  }
+  return value;
+}
+
+function pick(headers: Record<string, unknown>, names: string[]): Record<string, unknown> {
+  return Object.fromEntries(names.filter((name) => name in headers).map((name) => [name, headers[name]]));
 }
 
 function copyProperties(message: ConsumeMessage) {
