@@ -1,6 +1,6 @@
 export { MessagingModule, type MessagingModuleAsyncOptions } from './lib/messaging.module';
 export { MessagingService, type MessagingStatus } from './lib/messaging.service';
-export type { MessagingOptions, ConsumerOptions, RetryPolicy } from './lib/messaging.options';
+export type { MessagingOptions, MessagingTlsOptions, ConsumerOptions, RetryPolicy } from './lib/messaging.options';
 export { OnEvent, type Subscription } from './lib/on-event.decorator';
 export type { EventContext } from './lib/consume/event-context';
 export { NonRetryableError, type DeadLetterReason } from './lib/consume/errors';

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { MessagingModule } from '@shop/messaging';
-import { databaseModule, PlatformModule } from '@shop/platform';
+import { brokerConnection, databaseModule, PlatformModule } from '@shop/platform';
 import { Inventory1732400000000 } from './migrations/1732400000000-inventory';
 import { CatalogueSeed, ProductsController } from './products';
 import type { InventorySettings } from './settings';
@@ -17,7 +17,7 @@ export class InventoryModule {
         databaseModule({ url: settings.DATABASE_URL, migrations: [Inventory1732400000000] }),
         MessagingModule.forRoot({
           app: 'inventory',
-          url: settings.RABBITMQ_URL,
+          ...brokerConnection(settings),
           // Published for whoever wants it: no service of this system subscribes to it.
           outbox: { unroutableAllowed: ['inventory.released'] },
         }),

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { MessagingModule } from '@shop/messaging';
-import { databaseModule, PlatformModule } from '@shop/platform';
+import { brokerConnection, databaseModule, PlatformModule } from '@shop/platform';
 import { Notifications1732400000000 } from './migrations/1732400000000-notifications';
 import { NotificationStream } from './notification-stream';
 import { NotificationsController } from './notifications.controller';
@@ -17,7 +17,7 @@ export class NotificationsModule {
         databaseModule({ url: settings.DATABASE_URL, migrations: [Notifications1732400000000] }),
         MessagingModule.forRoot({
           app: 'notifications',
-          url: settings.RABBITMQ_URL,
+          ...brokerConnection(settings),
           // Published for whoever wants it: no service of this system subscribes to it.
           outbox: { unroutableAllowed: ['notification.sent'] },
         }),

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { MessagingModule } from '@shop/messaging';
-import { databaseModule, PlatformModule } from '@shop/platform';
+import { brokerConnection, databaseModule, PlatformModule } from '@shop/platform';
 import { Orders1732400000000 } from './migrations/1732400000000-orders';
 import { OrderTimeline1732500000000 } from './migrations/1732500000000-order-timeline';
 import { OrderTimelineProjection } from './order-timeline.projection';
@@ -19,7 +19,7 @@ export class OrdersModule {
       module: OrdersModule,
       imports: [
         databaseModule({ url: settings.DATABASE_URL, migrations: [Orders1732400000000, OrderTimeline1732500000000] }),
-        MessagingModule.forRoot({ app: 'orders', url: settings.RABBITMQ_URL }),
+        MessagingModule.forRoot({ app: 'orders', ...brokerConnection(settings) }),
         PlatformModule,
       ],
       controllers: [OrdersController, OrderSaga, OrderTimelineProjection],

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { MessagingModule } from '@shop/messaging';
-import { databaseModule, PlatformModule } from '@shop/platform';
+import { brokerConnection, databaseModule, PlatformModule } from '@shop/platform';
 import { CardProvider } from './card-provider';
 import { Payments1732400000000 } from './migrations/1732400000000-payments';
 import { PaymentsController } from './payments.controller';
@@ -16,7 +16,7 @@ export class PaymentsModule {
       imports: [
         // Handlers hold a connection while the provider uses another: room for both.
         databaseModule({ url: settings.DATABASE_URL, migrations: [Payments1732400000000], poolSize: 20 }),
-        MessagingModule.forRoot({ app: 'payments', url: settings.RABBITMQ_URL }),
+        MessagingModule.forRoot({ app: 'payments', ...brokerConnection(settings) }),
         PlatformModule,
       ],
       controllers: [PaymentsController, PaymentSaga],

@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import type { AppName, EventRegistry } from '@shop/contracts';
 
 /** How a failing handler is retried: attempt n (1-based) waits min(initialDelayMs * factor^(n-1), maxDelayMs). */
@@ -19,11 +20,27 @@ export interface ConsumerOptions {
   retry?: Partial<RetryPolicy>;
 }
 
+/**
+ * TLS to the broker, for an amqps:// URL: PEM text (or its bytes). The broker's certificate is always
+ * verified, and its name against the URL's host; there is no way to turn that off.
+ */
+export interface MessagingTlsOptions {
+  /** The CA(s) to trust for the broker's certificate; Node's bundled CAs when not given. */
+  ca?: string | Buffer;
+  /** A client certificate and its key, for a broker that asks for one (`fail_if_no_peer_cert`). */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** Decrypts an encrypted `key`. */
+  passphrase?: string;
+}
+
 export interface MessagingOptions {
   /** The app this process is: it publishes to the exchange of that name, and names its queues after it. */
   app: AppName;
   /** amqp:// or amqps:// URL of the broker, vhost included. */
   url: string;
+  /** Certificates for an amqps:// `url`; without them amqps:// trusts Node's bundled CAs. */
+  tls?: MessagingTlsOptions;
   /** Defaults for every consumer of the app, each overridable on its `@OnEvent`. */
   consumerDefaults?: Omit<ConsumerOptions, 'queue'>;
   /** Quorum queue `x-delivery-limit`: redeliveries (crashes, lost channels) before the broker dead-letters. */
@@ -60,9 +77,14 @@ export interface MessagingOptions {
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, initialDelayMs: 1000, factor: 2, maxDelayMs: 60_000 };
 
+/** What amqplib hands to `tls.connect` for an amqps:// URL. */
+export type TlsSocketOptions = Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | 'passphrase' | 'rejectUnauthorized'>;
+
 export interface ResolvedOptions {
   app: AppName;
   url: string;
+  /** Socket options for amqplib's `connect`: none for amqp://. */
+  tls: TlsSocketOptions;
   consumerDefaults: { prefetch: number; concurrency: number; retry: RetryPolicy };
   deliveryLimit: number;
   outbox: {
@@ -84,6 +106,7 @@ export function resolveOptions(options: MessagingOptions): ResolvedOptions {
   return {
     app: options.app,
     url: options.url,
+    tls: tlsSocketOptions(options.url, options.tls),
     consumerDefaults: {
       prefetch,
       concurrency: Math.min(defaults.concurrency ?? 5, prefetch),
@@ -105,4 +128,20 @@ export function resolveOptions(options: MessagingOptions): ResolvedOptions {
     heartbeatSeconds: options.heartbeatSeconds ?? 10,
     shutdownTimeoutMs: options.shutdownTimeoutMs ?? 15_000,
   };
+}
+
+/**
+ * amqplib passes its socket options to `tls.connect` for an amqps:// URL, with the URL's host as
+ * `host` and, unless it is an IP address, as `servername`: Node then checks the certificate's names
+ * against that host (DNS or IP subject alternative names). Verification is forced on, even under
+ * NODE_TLS_REJECT_UNAUTHORIZED=0; only the fields of MessagingTlsOptions are taken over.
+ */
+function tlsSocketOptions(url: string, tls: MessagingTlsOptions | undefined): TlsSocketOptions {
+  const amqps = new URL(url).protocol === 'amqps:';
+  if (tls && !amqps) {
+    throw new Error('MessagingOptions.tls needs an amqps:// url: over amqp:// the connection would not be encrypted');
+  }
+  if (!amqps) return {};
+  const { ca, cert, key, passphrase } = tls ?? {};
+  return { ca, cert, key, passphrase, rejectUnauthorized: true };
 }

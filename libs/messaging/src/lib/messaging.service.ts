@@ -128,6 +128,8 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
     const url = new URL(this.options.url);
     if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(this.options.heartbeatSeconds));
     this.connection = await connect(url.toString(), {
+      // amqps://: CA, client certificate, verification forced on (resolveOptions)
+      ...this.options.tls,
       clientProperties: { connection_name: `${this.options.app}-${process.pid}` },
       // amqplib leaves Nagle's algorithm on: a publish or an ack then waits for the peer's delayed
       // ACK (40 ms on Linux) at every hop of the saga.

@@ -23,6 +23,8 @@ export async function startApp(options: {
   handlers?: Type[];
   providers?: unknown[];
   messaging?: Partial<MessagingOptions>;
+  /** false: resolve once started, connected or not (for a broker meant to refuse the app). */
+  waitForConnection?: boolean;
 }): Promise<RunningApp> {
   Logger.overrideLogger(process.env['DEBUG_MESSAGING'] ? ['log', 'warn', 'error'] : false);
   const module = await Test.createTestingModule({
@@ -41,7 +43,7 @@ export async function startApp(options: {
   }).compile();
   await module.init();
   const messaging = module.get(MessagingService);
-  await messaging.whenConnected();
+  if (options.waitForConnection !== false) await messaging.whenConnected();
   return {
     module,
     messaging,

@@ -3,7 +3,7 @@ import { chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { acceptsAmqp } from './amqp-ready';
+import { BROKER_TLS_FILES, brokerTlsConfig, listenersAcceptAmqp, type BrokerTlsOptions } from './broker-tls';
 import { freePort } from './free-port';
 import { killOnExit, signalQuietly } from './kill-on-exit';
 import { BEAM_PID_FILE, startRabbitmqNodeWatchdog, WRAPPER_PID_FILE } from './rabbitmq-node-watchdog';
@@ -20,6 +20,8 @@ export interface LocalRabbitmqNodeOptions {
   config?: readonly string[];
   /** How long start and restart may take before giving up; 60 s by default. */
   startTimeoutMs?: number;
+  /** A TLS listener (on 127.0.0.1), and then by default no plain one. */
+  tls?: BrokerTlsOptions;
 }
 
 interface Exit {
@@ -47,9 +49,13 @@ export class LocalRabbitmqNode {
     readonly nodeName: string,
     readonly dir: string,
     private readonly env: NodeJS.ProcessEnv,
+    /** The plain AMQP URL; refused when the node takes TLS only. */
     readonly url: string,
     readonly managementUrl: string | undefined,
     private readonly startTimeoutMs: number,
+    /** The amqps:// URL of the TLS listener, when there is one. */
+    readonly tlsUrl?: string,
+    private readonly tls?: BrokerTlsOptions,
   ) {
     this.forgetOnExit = killOnExit(() => this.killNow());
   }
@@ -58,19 +64,22 @@ export class LocalRabbitmqNode {
     const plugins = options.plugins ?? [];
     const nodeName = `${testVhostName(options.label)}@localhost`;
     const dir = await mkdtemp(join(tmpdir(), 'shop-rabbitmq-'));
-    const [amqpPort, distPort, managementPort] = await Promise.all([
+    const [amqpPort, distPort, managementPort, tlsPort] = await Promise.all([
       freePort(),
       freePort(),
       plugins.includes('rabbitmq_management') ? freePort() : Promise.resolve(undefined),
+      options.tls ? freePort() : Promise.resolve(undefined),
     ]);
 
     const config = [
       '# A private node started by @shop/testing; see libs/testing/src/lib/local-rabbitmq-node.ts',
       ...(managementPort ? [`management.tcp.ip = 127.0.0.1`, `management.tcp.port = ${managementPort}`] : []),
+      ...(options.tls ? brokerTlsConfig(options.tls, `127.0.0.1:${tlsPort}`, join(dir, 'tls')) : []),
       ...(options.config ?? []),
     ];
     await mkdir(join(dir, 'mnesia'));
     await mkdir(join(dir, 'log'));
+    if (options.tls) await writeTlsFiles(join(dir, 'tls'), options.tls);
     await writeFile(join(dir, 'rabbitmq.conf'), `${config.join('\n')}\n`);
     await writeFile(join(dir, 'enabled_plugins'), `[${plugins.join(',')}].\n`);
     await handOverToBrokerUser(dir);
@@ -97,6 +106,8 @@ export class LocalRabbitmqNode {
       `amqp://guest:guest@127.0.0.1:${amqpPort}`,
       managementPort ? `http://guest:guest@127.0.0.1:${managementPort}` : undefined,
       options.startTimeoutMs ?? 60_000,
+      tlsPort ? `amqps://guest:guest@127.0.0.1:${tlsPort}` : undefined,
+      options.tls,
     );
     node.watchdogPid = startRabbitmqNodeWatchdog(dir);
     try {
@@ -153,7 +164,7 @@ export class LocalRabbitmqNode {
     if (child.pid) await writeFile(join(this.dir, WRAPPER_PID_FILE), `${child.pid}\n`);
 
     const deadline = Date.now() + this.startTimeoutMs;
-    while (!(await acceptsAmqp(this.url))) {
+    while (!(await listenersAcceptAmqp(this.url, this.tlsUrl, this.tls))) {
       if (this.exit) {
         throw new Error(
           `rabbitmq-server for node ${this.nodeName} exited (${describeExit(this.exit)}) before accepting connections; ` +
@@ -163,7 +174,7 @@ export class LocalRabbitmqNode {
       if (Date.now() > deadline) {
         this.killNow();
         throw new Error(
-          `RabbitMQ node ${this.nodeName} did not accept AMQP at ${this.url} within ${this.startTimeoutMs} ms. Output:\n${this.output}`,
+          `RabbitMQ node ${this.nodeName} did not accept AMQP at ${this.tlsUrl ?? this.url} within ${this.startTimeoutMs} ms. Output:\n${this.output}`,
         );
       }
       await sleep(200);
@@ -244,9 +255,18 @@ function describeExit(exit: Exit): string {
   return exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
 }
 
+/** The broker's PEM files, in a directory of their own; the key readable by its owner only. */
+async function writeTlsFiles(dir: string, tls: BrokerTlsOptions): Promise<void> {
+  await mkdir(dir);
+  await writeFile(join(dir, BROKER_TLS_FILES.ca), tls.ca);
+  await writeFile(join(dir, BROKER_TLS_FILES.cert), tls.cert);
+  await writeFile(join(dir, BROKER_TLS_FILES.key), tls.key, { mode: 0o600 });
+}
+
 /**
  * Debian's and RPM's `rabbitmq-server` wrapper, run as root, switches to the `rabbitmq` user, which
- * must then own the node's directory. Run as anyone else the server runs as that user.
+ * must then own the node's directory and everything in it (the TLS key too). Run as anyone else the
+ * server runs as that user.
  */
 async function handOverToBrokerUser(dir: string): Promise<void> {
   if (process.getuid?.() !== 0) return;
@@ -255,7 +275,7 @@ async function handOverToBrokerUser(dir: string): Promise<void> {
   );
   if (!ids) return;
   const [uid, gid] = ids.map((result) => Number(result.stdout.trim()));
-  for (const path of [dir, ...(await readdir(dir)).map((entry) => join(dir, entry))]) {
+  for (const path of [dir, ...(await readdir(dir, { recursive: true })).map((entry) => join(dir, entry))]) {
     await chown(path, uid, gid);
   }
 }

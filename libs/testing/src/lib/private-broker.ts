@@ -1,11 +1,13 @@
 import type { StartedRabbitMQContainer } from '@testcontainers/rabbitmq';
-import { acceptsAmqp } from './amqp-ready';
+import { BROKER_TLS_FILES, brokerTlsConfig, listenersAcceptAmqp, type BrokerTlsOptions } from './broker-tls';
 import { LocalRabbitmqNode } from './local-rabbitmq-node';
 import { waitFor } from './wait-for';
 
 export interface PrivateBroker {
   /** AMQP URL of this broker (default vhost, user guest). It stays the same across `restart()`. */
   url: string;
+  /** With `tls`: the amqps:// URL of its TLS listener (then `url` is refused unless `tls.plain`). */
+  tlsUrl?: string;
   /** Stops the broker completely and starts it again on the same data; resolves once it accepts AMQP. */
   restart(): Promise<void>;
   /** Stops the broker and throws its data away. */
@@ -26,11 +28,15 @@ export const RABBITMQ_IMAGE = 'rabbitmq:4-management-alpine';
  * set by the developer or CI) or Docker is unavailable; a RabbitMQ container otherwise.
  * `TEST_PRIVATE_BROKER=local|container` forces the choice.
  */
-export async function startPrivateBroker(label: string): Promise<PrivateBroker> {
-  if ((await privateBrokerKind()) === 'container') return startContainerBroker();
-  const node = await LocalRabbitmqNode.start({ label });
+export async function startPrivateBroker(
+  label: string,
+  options: { tls?: BrokerTlsOptions } = {},
+): Promise<PrivateBroker> {
+  if ((await privateBrokerKind()) === 'container') return startContainerBroker(options.tls);
+  const node = await LocalRabbitmqNode.start({ label, tls: options.tls });
   return {
     url: node.url,
+    tlsUrl: node.tlsUrl,
     restart: () => node.restart(),
     stop: () => node.stop(),
     adminEnv: { RABBITMQ_NODENAME: node.nodeName },
@@ -57,13 +63,43 @@ export async function dockerAvailable(): Promise<boolean> {
   }
 }
 
-async function startContainerBroker(): Promise<PrivateBroker> {
+/** Where the container's TLS files go: the image reads every file of /etc/rabbitmq/conf.d. */
+const CONTAINER_TLS_DIR = '/etc/rabbitmq';
+
+async function startContainerBroker(tls?: BrokerTlsOptions): Promise<PrivateBroker> {
   const { RabbitMQContainer } = await import('@testcontainers/rabbitmq');
-  const container = await new RabbitMQContainer(RABBITMQ_IMAGE).start();
+  const image = new RabbitMQContainer(RABBITMQ_IMAGE);
+  if (tls) {
+    // RabbitMQContainer exposes 5671 already. The files are world-readable (the key too: a throwaway
+    // container), as the server does not run as root.
+    image.withCopyContentToContainer([
+      { content: tls.ca, target: `${CONTAINER_TLS_DIR}/${BROKER_TLS_FILES.ca}`, mode: 0o644 },
+      { content: tls.cert, target: `${CONTAINER_TLS_DIR}/${BROKER_TLS_FILES.cert}`, mode: 0o644 },
+      { content: tls.key, target: `${CONTAINER_TLS_DIR}/${BROKER_TLS_FILES.key}`, mode: 0o644 },
+      {
+        content: `${brokerTlsConfig(tls, '5671', CONTAINER_TLS_DIR).join('\n')}\n`,
+        target: `${CONTAINER_TLS_DIR}/conf.d/90-shop-tls.conf`,
+        mode: 0o644,
+      },
+    ]);
+  }
+  const container = await image.start();
   // getAmqpUrl() names no user; the image's default user is guest/guest.
   const url = `amqp://guest:guest@${container.getHost()}:${container.getMappedPort(5672)}`;
+  const tlsUrl = tls ? `amqps://guest:guest@${container.getHost()}:${container.getMappedPort(5671)}` : undefined;
+  const ready = () =>
+    waitFor(() => listenersAcceptAmqp(url, tlsUrl, tls), {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      description: `${tlsUrl ?? url} to accept AMQP`,
+    });
+  await ready().catch(async (error: unknown) => {
+    await container.stop();
+    throw error;
+  });
   return {
     url,
+    tlsUrl,
     adminEnv: {
       RABBITMQ_MANAGEMENT_URL: `http://guest:guest@${container.getHost()}:${container.getMappedPort(15672)}`,
     },
@@ -71,11 +107,7 @@ async function startContainerBroker(): Promise<PrivateBroker> {
     restart: async () => {
       await rabbitmqctlIn(container, ['stop_app']);
       await rabbitmqctlIn(container, ['start_app']);
-      await waitFor(() => acceptsAmqp(url), {
-        timeoutMs: 60_000,
-        intervalMs: 200,
-        description: `${url} to accept AMQP`,
-      });
+      await ready();
     },
     stop: async () => {
       await container.stop();
