@@ -23,6 +23,8 @@ module.exports = {
       },
     ],
   },
+  // jose (JWT verification) ships ES modules only: SWC compiles it to CommonJS like the code here.
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   // Integration suites start processes and wait on a real broker: a minute each at most, unless a test says more.
   testTimeout: 60_000,

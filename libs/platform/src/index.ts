@@ -1,6 +1,20 @@
 export { loadSettings, setting, commonSettings, SettingsError, LOG_LEVELS, type LogLevelSetting } from './lib/settings';
+export { brokerSettings, type BrokerSettings } from './lib/broker-settings';
+export { brokerConnection, checkBrokerSettings, type BrokerConnection } from './lib/broker-connection';
 export { ensureDatabase } from './lib/database';
 export { databaseModule, runMigrationsLocked, type DatabaseModuleOptions } from './lib/database.module';
 export { runApp, BODY_LIMIT, type AppDefinition } from './lib/http/bootstrap';
 export { PlatformModule } from './lib/platform.module';
 export { Metrics } from './lib/metrics/metrics';
+export {
+  Authenticator,
+  AuthGuard,
+  CurrentCustomer,
+  RequiresScope,
+  Unguarded,
+  authOptions,
+  customerScope,
+  type AuthOptions,
+  type Principal,
+} from './lib/http/auth';
+export { HttpErrorFilter, errorBody, type ErrorBody } from './lib/http/errors';

@@ -12,6 +12,7 @@ import {
   type PipeTransform,
 } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { RequiresScope } from '@shop/platform';
 import { IsInt, IsString, Length, Max, Min } from 'class-validator';
 import type { Response } from 'express';
 import { DataSource } from 'typeorm';
@@ -98,6 +99,7 @@ export class ProductsController {
 
   /** Creates (201) or replaces (200) a product. `available` is set as given; what is reserved or sold stays. */
   @Put(':sku')
+  @RequiresScope('inventory:write')
   @ApiOkResponse({ type: ProductResponse, description: 'replaced (201 when created)' })
   async put(
     @Param('sku', SkuPipe) sku: string,

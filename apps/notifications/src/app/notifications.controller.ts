@@ -1,5 +1,6 @@
 import { Controller, Get, Query, Sse, type MessageEvent } from '@nestjs/common';
-import { ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiForbiddenResponse, ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { CurrentCustomer, customerScope } from '@shop/platform';
 import { IsOptional, IsString, IsUUID, Length } from 'class-validator';
 import { filter, map, type Observable } from 'rxjs';
 import { DataSource } from 'typeorm';
@@ -47,11 +48,16 @@ export class NotificationsController {
   ) {}
 
   @Get()
-  @ApiOkResponse({ type: [NotificationResponse] })
-  async list(@Query() query: NotificationsQuery): Promise<NotificationView[]> {
+  @ApiOkResponse({ type: [NotificationResponse], description: "with authentication, the caller's own" })
+  @ApiForbiddenResponse({ description: 'customerId is not the authenticated customer' })
+  async list(
+    @Query() query: NotificationsQuery,
+    @CurrentCustomer() customer: string | undefined,
+  ): Promise<NotificationView[]> {
+    const customerId = customerScope(query.customerId, customer);
     const conditions: string[] = [];
     const params: unknown[] = [];
-    if (query.customerId !== undefined) conditions.push(`customer_id = $${params.push(query.customerId)}`);
+    if (customerId !== undefined) conditions.push(`customer_id = $${params.push(customerId)}`);
     if (query.orderId !== undefined) conditions.push(`order_id = $${params.push(query.orderId)}`);
     const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
     const rows = (await this.db.query(
@@ -65,9 +71,11 @@ export class NotificationsController {
   /** Server-Sent Events: one `data:` line of JSON per new notification of the customer. */
   @Sse('stream')
   @ApiOkResponse({ description: 'text/event-stream of NotificationResponse JSON' })
-  streamOf(@Query() query: StreamQuery): Observable<MessageEvent> {
+  @ApiForbiddenResponse({ description: 'customerId is not the authenticated customer' })
+  streamOf(@Query() query: StreamQuery, @CurrentCustomer() customer: string | undefined): Observable<MessageEvent> {
+    const customerId = customerScope(query.customerId, customer);
     return this.stream.notifications.pipe(
-      filter((notification) => notification.customerId === query.customerId),
+      filter((notification) => notification.customerId === customerId),
       map((notification) => ({ data: notification, id: notification.id })),
     );
   }

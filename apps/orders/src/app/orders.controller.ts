@@ -14,12 +14,14 @@ import {
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
+  ApiForbiddenResponse,
   ApiHeader,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { CurrentCustomer, customerScope } from '@shop/platform';
 import type { Response } from 'express';
 import { ListOrdersQuery, OrderPage, OrderResponse, PlaceOrderInput } from './dto';
 import type { OrderView } from './order';
@@ -49,11 +51,14 @@ export class OrdersController {
     description: '1 to 255 characters: the same key with the same body answers the same order again',
   })
   @ApiAcceptedResponse({ type: OrderResponse, description: 'placed; Location: /orders/{id}' })
+  @ApiForbiddenResponse({ description: 'customerId is not the authenticated customer' })
   async place(
     @Body() input: PlaceOrderInput,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
+    @CurrentCustomer() customer: string | undefined,
   ): Promise<OrderView> {
+    customerScope(input.customerId, customer);
     if (idempotencyKey !== undefined && (idempotencyKey.length < 1 || idempotencyKey.length > 255)) {
       throw new BadRequestException(['Idempotency-Key must be 1 to 255 characters']);
     }
@@ -63,9 +68,10 @@ export class OrdersController {
   }
 
   @Get()
-  @ApiOkResponse({ type: OrderPage, description: 'newest first' })
-  list(@Query() query: ListOrdersQuery) {
-    return this.orders.list(query);
+  @ApiOkResponse({ type: OrderPage, description: "newest first; with authentication, the caller's own" })
+  @ApiForbiddenResponse({ description: 'customerId is not the authenticated customer' })
+  list(@Query() query: ListOrdersQuery, @CurrentCustomer() customer: string | undefined) {
+    return this.orders.list({ ...query, customerId: customerScope(query.customerId, customer) });
   }
 
   // before ':id', the more specific path first
@@ -79,21 +85,23 @@ export class OrdersController {
   })
   @ApiOkResponse({ type: OrderTimelineResponse })
   @ApiBadRequestResponse({ description: 'id is not a UUID' })
-  @ApiNotFoundResponse({ description: 'no such order' })
-  timeline(@Param('id', OrderId) id: string): Promise<OrderTimelineView> {
-    return this.timelines.read(id);
+  @ApiNotFoundResponse({ description: "no such order (or another customer's)" })
+  timeline(@Param('id', OrderId) id: string, @CurrentCustomer() customer?: string): Promise<OrderTimelineView> {
+    return this.timelines.read(id, customer);
   }
 
   @Get(':id')
   @ApiOkResponse({ type: OrderResponse })
-  get(@Param('id', OrderId) id: string): Promise<OrderView> {
-    return this.orders.get(id);
+  @ApiNotFoundResponse({ description: "no such order (or another customer's)" })
+  get(@Param('id', OrderId) id: string, @CurrentCustomer() customer?: string): Promise<OrderView> {
+    return this.orders.get(id, customer);
   }
 
   @Post(':id/cancel')
   @HttpCode(202)
   @ApiAcceptedResponse({ type: OrderResponse, description: 'cancelled; compensations follow' })
-  cancel(@Param('id', OrderId) id: string): Promise<OrderView> {
-    return this.orders.cancelByCustomer(id);
+  @ApiNotFoundResponse({ description: "no such order (or another customer's)" })
+  cancel(@Param('id', OrderId) id: string, @CurrentCustomer() customer?: string): Promise<OrderView> {
+    return this.orders.cancelByCustomer(id, customer);
   }
 }

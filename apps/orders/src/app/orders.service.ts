@@ -61,9 +61,10 @@ export class OrdersService {
     });
   }
 
-  async get(id: string): Promise<OrderView> {
+  /** The order; with `customerId`, only if it is that customer's (another's is as unknown as a missing one). */
+  async get(id: string, customerId?: string): Promise<OrderView> {
     const [row] = (await this.db.query(`SELECT * FROM orders WHERE id = $1`, [id])) as OrderRow[];
-    if (!row) throw new NotFoundException([`order ${id} does not exist`]);
+    if (!row || !ownedBy(row, customerId)) throw new NotFoundException([`order ${id} does not exist`]);
     return toView(row);
   }
 
@@ -86,10 +87,10 @@ export class OrdersService {
   }
 
   /** The customer's cancel: PENDING or CONFIRMED orders only; a CANCELLED one is a conflict. */
-  async cancelByCustomer(id: string): Promise<OrderView> {
+  async cancelByCustomer(id: string, customerId?: string): Promise<OrderView> {
     return this.outbox.transaction(async (tx) => {
       const order = await lockOrder(tx, id);
-      if (!order) throw new NotFoundException([`order ${id} does not exist`]);
+      if (!order || !ownedBy(order, customerId)) throw new NotFoundException([`order ${id} does not exist`]);
       if (order.status === 'CANCELLED') throw new ConflictException([`order ${id} is already cancelled`]);
       return toView(await this.cancel(tx, order, 'CUSTOMER_REQUEST'));
     });
@@ -189,6 +190,10 @@ export class OrdersService {
     }
     return toView(earlier);
   }
+}
+
+function ownedBy(order: OrderRow, customerId: string | undefined): boolean {
+  return customerId === undefined || order.customer_id === customerId;
 }
 
 /** TypeORM answers an UPDATE ... RETURNING with [rows, affected]. */

@@ -1,5 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { RequiresScope } from '@shop/platform';
 import { IsUUID } from 'class-validator';
 import { DataSource } from 'typeorm';
 
@@ -24,6 +25,7 @@ export class PaymentsController {
   constructor(private readonly db: DataSource) {}
 
   @Get()
+  @RequiresScope('payments:read')
   @ApiOkResponse({ type: [PaymentResponse] })
   async list(@Query() query: PaymentsQuery): Promise<PaymentResponse[]> {
     const rows = (await this.db.query(

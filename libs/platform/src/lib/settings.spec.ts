@@ -14,6 +14,8 @@ describe('loadSettings', () => {
       RABBITMQ_URL: 'amqp://guest:guest@localhost:5672',
       LOG_LEVEL: 'log',
       LOG_FORMAT: 'json',
+      RATE_LIMIT_MAX: 1000,
+      RATE_LIMIT_WINDOW_MS: 1000,
       ORDER_TIMEOUT_MS: 60_000,
       FAILURE_RATE: 0,
     });
@@ -37,9 +39,37 @@ describe('loadSettings', () => {
     [{ LOG_LEVEL: 'loud' }, 'Invalid setting LOG_LEVEL: expected one of error, warn, log, debug, verbose (got "loud")'],
     [{ LOG_FORMAT: 'xml' }, 'Invalid setting LOG_FORMAT: expected one of json, pretty (got "xml")'],
     [{ RABBITMQ_URL: 'http://x' }, 'Invalid setting RABBITMQ_URL: expected a URL starting with amqp:// or amqps://'],
+    [
+      { AUTH_JWKS_URL: 'ftp://id/jwks' },
+      'Invalid setting AUTH_JWKS_URL: expected a URL starting with https:// or http://',
+    ],
+    [{ RATE_LIMIT_MAX: '-1' }, 'Invalid setting RATE_LIMIT_MAX: expected an integer from 0 to'],
+    [{ RATE_LIMIT_WINDOW_MS: '0' }, 'Invalid setting RATE_LIMIT_WINDOW_MS: expected an integer from 1 to'],
   ])('stops on %j with one line naming the setting', (env, message) => {
     expect(() => loadSettings(shape, env)).toThrow(SettingsError);
     expect(() => loadSettings(shape, env)).toThrow(message);
+  });
+
+  it('reads the authentication settings, all unset by default (authentication off)', () => {
+    const defaults = loadSettings(shape, {});
+    for (const name of ['AUTH_JWT_SECRET', 'AUTH_JWKS_URL', 'AUTH_JWT_ISSUER', 'AUTH_JWT_AUDIENCE'] as const) {
+      expect(defaults[name]).toBeUndefined();
+    }
+    const secret = 's'.repeat(32);
+    expect(
+      loadSettings(shape, { AUTH_JWT_SECRET: secret, AUTH_JWT_ISSUER: 'https://id', AUTH_JWT_AUDIENCE: 'shop' }),
+    ).toMatchObject({ AUTH_JWT_SECRET: secret, AUTH_JWT_ISSUER: 'https://id', AUTH_JWT_AUDIENCE: 'shop' });
+    expect(loadSettings(shape, { AUTH_JWKS_URL: 'http://id:8080/jwks.json' }).AUTH_JWKS_URL).toBe(
+      'http://id:8080/jwks.json',
+    );
+  });
+
+  it('stops on a secret shorter than 32 characters, naming it but never printing it', () => {
+    const load = () => loadSettings(shape, { AUTH_JWT_SECRET: 'hunter2-hunter2' });
+    expect(load).toThrow(
+      'Invalid setting AUTH_JWT_SECRET: expected a secret of at least 32 characters (got 15 characters)',
+    );
+    expect(load).not.toThrow(/hunter2/);
   });
 
   it('never prints a password it was given', () => {

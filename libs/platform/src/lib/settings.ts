@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { brokerSettings } from './broker-settings';
 import { LOG_FORMATS } from './logging/logging';
 
 /** A setting that is missing or malformed: its message is the one line the app prints before it stops. */
@@ -25,12 +26,15 @@ export function loadSettings<S extends z.ZodRawShape>(shape: S, env: Env = proce
   const issue = result.error.issues[0];
   const name = String(issue?.path[0] ?? '?');
   const given = raw[name];
-  const shown = given === undefined ? 'it is not set' : `got ${JSON.stringify(isSecret(name) ? redact(given) : given)}`;
+  const shown = given === undefined ? 'it is not set' : `got ${shownValue(name, given)}`;
   throw new SettingsError(`Invalid setting ${name}: ${issue?.message ?? 'invalid'} (${shown})`);
 }
 
-function isSecret(name: string): boolean {
-  return /URL$|PASSWORD|SECRET|TOKEN/.test(name);
+/** What the error shows of a bad value: a URL without its password, a secret only by its length. */
+function shownValue(name: string, given: string): string {
+  if (name.endsWith('URL')) return JSON.stringify(redact(given));
+  if (/PASSWORD|SECRET|TOKEN/.test(name)) return `${given.length} characters`;
+  return JSON.stringify(given);
 }
 
 function redact(value: string): string {
@@ -41,6 +45,19 @@ function redact(value: string): string {
   } catch {
     return value.length > 80 ? `${value.slice(0, 80)}...` : value;
   }
+}
+
+function urlWith(protocols: string[]) {
+  return z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+  );
 }
 
 /** The building blocks of the apps' settings: each parses the variable's text. */
@@ -68,20 +85,17 @@ export const setting = {
       .max(1, 'expected a number from 0 to 1')
       .default(fallback),
 
-  url: (fallback: string, protocols: string[]) =>
-    z
-      .string()
-      .refine(
-        (value) => {
-          try {
-            return protocols.includes(new URL(value).protocol);
-          } catch {
-            return false;
-          }
-        },
-        `expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
-      )
-      .default(fallback),
+  url: (fallback: string, protocols: string[]) => urlWith(protocols).default(fallback),
+
+  /** An optional secret shared with the token issuer, of at least `minLength` characters. */
+  secret: (minLength: number) =>
+    z.string().min(minLength, `expected a secret of at least ${minLength} characters`).optional(),
+
+  /** An optional text, such as an issuer or an audience. */
+  optionalText: () => z.string().optional(),
+
+  /** An optional URL with one of `protocols`. */
+  optionalUrl: (protocols: string[]) => urlWith(protocols).optional(),
 
   oneOf: <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
     z.enum(values, { error: `expected one of ${values.join(', ')}` }).default(fallback as never),
@@ -96,8 +110,20 @@ export function commonSettings(defaults: { port: number; database: string }) {
     PORT: setting.port(defaults.port),
     DATABASE_URL: setting.url(`postgres://postgres@localhost:5432/${defaults.database}`, ['postgres:', 'postgresql:']),
     RABBITMQ_URL: setting.url('amqp://guest:guest@localhost:5672', ['amqp:', 'amqps:']),
+    ...brokerSettings(),
     LOG_LEVEL: setting.oneOf(LOG_LEVELS, 'log'),
     /** json (one object per line, the default) or pretty (readable, for development). */
     LOG_FORMAT: setting.oneOf(LOG_FORMATS, 'json'),
+    /** HS256 tokens signed with this shared secret (32 characters at least); or AUTH_JWKS_URL, not both. Unset: open API. */
+    AUTH_JWT_SECRET: setting.secret(32),
+    /** Tokens signed with a key of this JWKS (RS256, ES256, EdDSA...); or AUTH_JWT_SECRET. */
+    AUTH_JWKS_URL: setting.optionalUrl(['https:', 'http:']),
+    /** When set, a token's `iss` must be this. */
+    AUTH_JWT_ISSUER: setting.optionalText(),
+    /** When set, a token's `aud` must hold this. */
+    AUTH_JWT_AUDIENCE: setting.optionalText(),
+    /** At most RATE_LIMIT_MAX requests per RATE_LIMIT_WINDOW_MS per client (its token's subject, else its IP) and process; 0 turns it off. */
+    RATE_LIMIT_MAX: setting.integer(1000, 0),
+    RATE_LIMIT_WINDOW_MS: setting.integer(1000, 1),
   };
 }

@@ -2,9 +2,11 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { MessagingService } from '@shop/messaging';
+import { Unguarded } from '../http/auth';
 
 /** Liveness (the process answers) and readiness (database and broker usable): SPEC.md's probes. */
 @ApiTags('health')
+@Unguarded()
 @Controller('health')
 export class HealthController {
   constructor(

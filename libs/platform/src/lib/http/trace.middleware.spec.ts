@@ -7,9 +7,9 @@ function run(headers: Record<string, string>) {
   const answered: Record<string, string> = {};
   const req = { header: (name: string) => headers[name] } as unknown as Request;
   const res = { setHeader: (name: string, value: string) => (answered[name] = value) } as unknown as Response;
-  let seen: ReturnType<typeof TraceContext.current>;
+  let seen: ReturnType<typeof TraceContext.current> | undefined;
   new TraceMiddleware().use(req, res, () => (seen = TraceContext.current()));
-  return { seen: seen!, answered };
+  return { seen, answered };
 }
 
 describe('TraceMiddleware', () => {

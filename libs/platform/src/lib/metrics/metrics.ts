@@ -3,6 +3,7 @@ import { MessagingMetrics } from '@shop/messaging';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Unguarded } from '../http/auth';
 
 /**
  * One Prometheus registry per app process: Node's default metrics, the HTTP ones below, the
@@ -76,6 +77,7 @@ export class HttpMetricsMiddleware implements NestMiddleware {
 }
 
 @ApiExcludeController()
+@Unguarded()
 @Controller('metrics')
 export class MetricsController {
   constructor(private readonly metrics: Metrics) {}
