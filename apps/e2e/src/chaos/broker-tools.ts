@@ -145,7 +145,9 @@ const POISON_KINDS = ['invalid-json', 'unknown-type', 'schema-invalid', 'not-clo
 /**
  * Delivers a share of the apps' events twice: a temporary queue bound with `#` to each app's exchange
  * sees every event; a `rate` share of them is published again verbatim (same exchange, routing key,
- * body and properties, messageId included) after a short random delay. Reconnects after a broker restart.
+ * body and properties, messageId and user-id included) after a short random delay, as a producer that
+ * lost a confirm sends its event again. `url`'s user must be tagged `impersonator`: RabbitMQ lets no
+ * one else publish under another user's user-id. Reconnects after a broker restart.
  */
 export class Duplicator {
   seen = 0;

@@ -204,6 +204,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     const system = await startSystem({
       label: 'chaos',
       replicas: 2,
+      impersonator: true,
       env: {
         orders: { ORDER_TIMEOUT_MS: String(options.orderTimeoutMs) },
         payments: { PAYMENTS_TRANSIENT_FAILURE_RATE: String(options.transientFailureRate) },
@@ -423,7 +424,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     // events delivered twice, all along
     const poisonIds = new Set<string>();
     const duplicator = new Duplicator(
-      system.brokerUrl,
+      system.impersonatorUrl ?? system.brokerUrl,
       options.duplicateRate,
       random(derive(options.seed, 7_777_777)).next,
       (id) => poisonIds.has(id),

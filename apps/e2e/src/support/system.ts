@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { assertTestDatabaseName, createTestVhost } from '@shop/testing';
 import { Client } from 'pg';
@@ -33,6 +33,11 @@ export interface SystemOptions {
    * permissions generated from the contracts (as deployed); `shared`: all as the vhost's admin (guest).
    */
   brokerUsers?: 'per-app' | 'shared';
+  /**
+   * Also a user tagged `impersonator` (`impersonatorUrl`), which may publish under any user-id: a test
+   * that sends the apps' own events again, as their producers would (chaos's duplicate deliveries).
+   */
+  impersonator?: boolean;
 }
 
 export interface System {
@@ -41,6 +46,8 @@ export interface System {
   readonly brokerUrl: string;
   /** The vhost as the broker user `app` connects as (the admin's URL with `brokerUsers: 'shared'`). */
   brokerUrlOf(app: AppName): string;
+  /** With `impersonator: true`: the vhost as a user that may set any user-id. */
+  readonly impersonatorUrl?: string;
   /** Each app's database (`test_e2e_<random>_<app>`), created by the app itself. */
   readonly databases: Readonly<Record<AppName, string>>;
   /** A client that spreads its requests over the running replicas of each app. */
@@ -117,6 +124,29 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     }
     for (const app of APPS) brokerUrls[app] = broker.urlAs(`${userPrefix}${app}`, passwords[app]);
   }
+  let impersonatorUrl: string | undefined;
+  if (options.impersonator) {
+    const name = `${broker.vhost}-impersonator`;
+    const password = randomBytes(16).toString('hex');
+    const salt = randomBytes(4);
+    // RabbitMQ's rabbit_password_hashing_sha256: base64(salt ++ sha256(salt ++ password)).
+    const hash = createHash('sha256')
+      .update(Buffer.concat([salt, Buffer.from(password)]))
+      .digest();
+    const definitions = {
+      users: [
+        {
+          name,
+          password_hash: Buffer.concat([salt, hash]).toString('base64'),
+          hashing_algorithm: 'rabbit_password_hashing_sha256',
+          tags: ['impersonator'],
+        },
+      ],
+      permissions: [{ user: name, vhost: broker.vhost, configure: '.*', write: '.*', read: '.*' }],
+    };
+    await broker.addUsers(definitions);
+    impersonatorUrl = broker.urlAs(name, password);
+  }
   const slots: Slot[] = [];
   const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
   const debug = process.env['DEBUG_CHILDREN'] === '1';
@@ -130,6 +160,9 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       // plain text: the output is read in error messages and prefixed line by line
       NO_COLOR: '1',
       FORCE_COLOR: undefined,
+      // Every request of a test comes from one address: its load and polling are not a client to throttle
+      // (http-security.e2e-spec.ts sets a limit of its own).
+      RATE_LIMIT_MAX: '0',
       ...options.env?.[app],
       ...extra,
       PORT: String(port),
@@ -192,6 +225,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     vhost: broker.vhost,
     brokerUrl: broker.url,
     brokerUrlOf: (app) => brokerUrls[app],
+    impersonatorUrl,
     databases,
     client: new ShopClient((app) => system.baseUrl(app)),
     url: (app, replica = 0) => `http://127.0.0.1:${slot(app, replica).port}`,
