@@ -179,9 +179,29 @@ function portProblems(file: ComposeFile): string[] {
 const SETTING = /^\s+([A-Z][A-Z0-9_]+):\s*setting\./gm;
 const settingNames = (source: string) => [...source.matchAll(SETTING)].map((match) => match[1]);
 
-const platformSettings = read('libs/platform/src/lib/settings.ts');
-const commonSettingsBody = platformSettings.slice(platformSettings.indexOf('export function commonSettings'));
-const COMMON_SETTINGS = settingNames(commonSettingsBody);
+/** The body of `export function <name>(` in a source file, up to the next top-level `}`. */
+function functionBody(source: string, name: string): string {
+  const start = source.indexOf(`export function ${name}(`);
+  if (start < 0) return '';
+  const end = source.indexOf('\n}\n', start);
+  return source.slice(start, end < 0 ? undefined : end);
+}
+
+/** commonSettings' own keys (every ALL_CAPS key), and those of the platform functions it spreads (`...brokerSettings()`). */
+function commonSettingNames(): string[] {
+  const dir = join(ROOT, 'libs/platform/src/lib');
+  const sources = readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.ts') && !file.endsWith('.spec.ts'))
+    .map((file) => readFileSync(join(dir, file), 'utf8'));
+  const keys = (body: string) => [...body.matchAll(/^\s+([A-Z][A-Z0-9_]+):/gm)].map((match) => match[1] as string);
+  const common = sources.map((source) => functionBody(source, 'commonSettings')).find(Boolean) ?? '';
+  const spread = [...common.matchAll(/\.\.\.(\w+)\(\)/g)].map((match) => match[1] as string);
+  return [
+    ...keys(common),
+    ...spread.flatMap((name) => keys(sources.map((source) => functionBody(source, name)).find(Boolean) ?? '')),
+  ];
+}
+const COMMON_SETTINGS = commonSettingNames();
 
 function appSettings(app: App): { names: string[]; defaultPort: number | undefined; database: string | undefined } {
   const source = read(`apps/${app}/src/app/settings.ts`);
@@ -273,7 +293,9 @@ describe('docker-compose.yml', () => {
     const port = SPEC_PORTS[app];
 
     it('reads settings the way SPEC.md says (sanity check of the parsed settings.ts)', () => {
-      expect(settings.names).toEqual(expect.arrayContaining(['PORT', 'DATABASE_URL', 'RABBITMQ_URL', 'LOG_LEVEL']));
+      expect(settings.names).toEqual(
+        expect.arrayContaining(['PORT', 'DATABASE_URL', 'RABBITMQ_URL', 'RABBITMQ_PASSWORD_FILE', 'LOG_LEVEL']),
+      );
       expect(settings.defaultPort).toBe(port);
       expect(settings.database).toBe(app);
     });
