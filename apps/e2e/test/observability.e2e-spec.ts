@@ -59,12 +59,18 @@ describe('observability', () => {
     return { orderId: response.body.id, traceId, sku, customerId };
   }
 
-  /** Waits until the trace has a span of each name (spans are exported in batches, per process). */
+  /**
+   * Waits until the trace has a span of each name and the parent of every span but one (spans are
+   * exported in batches, per process: a child may come in before its parent).
+   */
   function spansOf(traceId: string, names: string[]): Promise<CollectedSpan[]> {
     return waitFor(
       () => {
         const spans = collector.trace(traceId);
-        return names.every((name) => spans.some((span) => span.name === name)) ? spans : undefined;
+        const ids = new Set(spans.map((span) => span.spanId));
+        const roots = spans.filter((span) => !span.parentSpanId || !ids.has(span.parentSpanId));
+        const named = names.every((name) => spans.some((span) => span.name === name));
+        return named && roots.length === 1 ? spans : undefined;
       },
       { timeoutMs: 30_000, description: `spans ${names.join(', ')} of trace ${traceId}` },
     );
