@@ -5,6 +5,7 @@ export * from './cloud-event';
 export * from './define-event';
 export * from './events';
 export * from './registry';
+export * from './routing';
 export * from './decode-event';
 export * from './trace-context';
 export * from './asyncapi/generate-asyncapi';

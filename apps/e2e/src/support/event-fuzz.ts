@@ -9,6 +9,7 @@ import {
   parseEnvelope,
   type AppName,
   type EventDefinition,
+  topicMatches,
 } from '@shop/contracts';
 import type { Options } from 'amqplib';
 import * as fc from 'fast-check';
@@ -142,18 +143,6 @@ export async function connectionUsers(vhost: string): Promise<string[]> {
     ? await managementGet<Array<{ user: string; vhost: string }>>(management, '/api/connections?columns=user,vhost')
     : await rabbitmqctl<{ user: string; vhost: string }>(['list_connections', 'user', 'vhost']);
   return rows.filter((r) => r.vhost === vhost).map((r) => r.user);
-}
-
-/** AMQP topic matching: `*` is one word, `#` zero or more. */
-export function topicMatches(pattern: string, routingKey: string): boolean {
-  const words = routingKey.split('.');
-  const parts = pattern.split('.');
-  const match = (p: number, w: number): boolean => {
-    if (p === parts.length) return w === words.length;
-    if (parts[p] === '#') return match(p + 1, w) || (w < words.length && match(p, w + 1));
-    return w < words.length && (parts[p] === '*' || parts[p] === words[w]) && match(p + 1, w + 1);
-  };
-  return match(0, 0);
 }
 
 export interface ConsumerQueue {

@@ -3,7 +3,7 @@ import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { connect, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
 import { DataSource } from 'typeorm';
-import { EVENTS, type EventRegistry } from '@shop/contracts';
+import { EVENTS, topicMatches, type EventRegistry } from '@shop/contracts';
 import { ConfirmPublisher } from './broker/confirm-publisher';
 import { pruneInbox } from './consume/inbox';
 import { QueueConsumer, type ConsumerSpec, type ProducerAuthentication } from './consume/queue-consumer';
@@ -15,7 +15,7 @@ import { ON_EVENT, type OnEventMetadata } from './on-event.decorator';
 import { Outbox } from './outbox/outbox';
 import { OutboxRelay } from './outbox/outbox-relay';
 import { brokerUser, brokerUserPrefix } from './topology/broker-access';
-import { declareTopology, topicMatches, Topology, type Binding } from './topology/topology';
+import { declareTopology, Topology, type Binding } from './topology/topology';
 
 export interface MessagingStatus {
   /** Connected with topology declared, publisher and consumers running. */
@@ -66,11 +66,7 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
     this.user = brokerUserOf(this.options.url);
     const prefix = brokerUserPrefix(this.options.app, this.user);
     if (prefix !== undefined) {
-      this.producers = {
-        self: this.user,
-        userOf: (app) => brokerUser(app, prefix),
-        retryExchange: Topology.retryExchange(this.options.app),
-      };
+      this.producers = { self: this.user, userOf: (app) => brokerUser(app, prefix) };
     }
     this.publisher = new ConfirmPublisher(this.user);
     this.metrics = new MessagingMetrics({

@@ -45,8 +45,6 @@ export interface ProducerAuthentication {
   self: string;
   /** The broker user of an app. */
   userOf(app: AppName): string;
-  /** This app's retry exchange, through which its own retry copies come back. */
-  retryExchange: string;
 }
 
 /** Headers this library sets on retried and dead-lettered copies. */
@@ -338,7 +336,7 @@ export class QueueConsumer {
     const owner = this.registry.find(type)?.producer;
     const userId = message.properties.userId as string | undefined;
     if (owner && userId === producers.userOf(owner)) return undefined;
-    if (userId === producers.self && message.fields.exchange === producers.retryExchange) return undefined;
+    if (userId === producers.self && message.fields.exchange === Topology.retryExchange(this.app)) return undefined;
     return new Error(
       `${type} must be published by ${owner ? producers.userOf(owner) : 'its owner'}, ` +
         `but its user-id is ${userId === undefined ? 'missing' : JSON.stringify(userId)}`,
