@@ -10,7 +10,7 @@
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# Every dependency (dev too): Nx, webpack and TypeScript build the apps.
+# Every dependency (dev too): Nx, webpack and SWC build the apps (tools/build/webpack.config.js).
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 ENV SCARF_ANALYTICS=false
@@ -18,7 +18,7 @@ COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --no-audit --no-fund
 
-# The four apps into dist/apps/<app>/main.js. webpack leaves node_modules external.
+# The apps into dist/apps/<app>/main.js. webpack bundles the workspace's libraries and leaves node_modules external.
 FROM deps AS build
 ENV NX_DAEMON=false \
     NX_NO_CLOUD=true \

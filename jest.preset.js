@@ -1,27 +1,16 @@
 const nxPreset = require('@nx/jest/preset').default;
+const swcOptions = require('./tools/build/swc-options');
 
 /**
- * One Jest setup for every project: SWC (with decorator metadata, which Nest's DI needs)
- * instead of ts-jest for speed, unit specs beside the code (`*.spec.ts`) and integration
+ * One Jest setup for every project: SWC compiles, with the apps' build options
+ * (tools/build/swc-options.js: decorator metadata, which Nest's DI needs), unit specs beside the code (`*.spec.ts`) and integration
  * specs against the real broker and database (`test/*.int-spec.ts`).
  */
 module.exports = {
   ...nxPreset,
   testEnvironment: 'node',
   transform: {
-    '^.+\\.[tj]s$': [
-      '@swc/jest',
-      {
-        jsc: {
-          parser: { syntax: 'typescript', decorators: true },
-          transform: { legacyDecorator: true, decoratorMetadata: true },
-          target: 'es2022',
-          keepClassNames: true,
-        },
-        module: { type: 'commonjs' },
-        sourceMaps: 'inline',
-      },
-    ],
+    '^.+\\.[tj]s$': ['@swc/jest', swcOptions({ sourceMaps: 'inline' })],
   },
   // jose (JWT verification) ships ES modules only: SWC compiles it to CommonJS like the code here.
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],

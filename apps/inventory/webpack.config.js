@@ -1,3 +1,0 @@
-// Build tooling shared by the four apps, not a library of the workspace.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-module.exports = require('../../tools/webpack/nest-app')('inventory');
