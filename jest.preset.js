@@ -2,8 +2,8 @@ const nxPreset = require('@nx/jest/preset').default;
 const swcOptions = require('./tools/build/swc-options');
 
 /**
- * One Jest setup for every project: SWC compiles, with the apps' build options
- * (tools/build/swc-options.js: decorator metadata, which Nest's DI needs), unit specs beside the code (`*.spec.ts`) and integration
+ * One Jest setup for every project: SWC compiles with the apps' build options (tools/build/swc-options.js:
+ * decorator metadata, which Nest's DI needs), unit specs beside the code (`*.spec.ts`) and integration
  * specs against the real broker and database (`test/*.int-spec.ts`).
  */
 module.exports = {

@@ -62,14 +62,15 @@ function lockProblems(lock, manifest) {
     }
   }
 
-  const edges = [['', { ...root, ...pick(manifest, DEPENDENCY_FIELDS) }]].concat(
-    Object.entries(packages).filter(([path, entry]) => path !== '' && !entry.link),
-  );
-  for (const [path, entry] of edges) {
+  // package.json's own dependencies (the root entry's were compared with them above), then each entry's.
+  const dependents = [
+    ['', manifest],
+    ...Object.entries(packages).filter(([path, e]) => path && !e.link && !e.inBundle),
+  ];
+  for (const [path, entry] of dependents) {
     for (const field of DEPENDENCY_FIELDS) {
-      if (path !== '' && field === 'devDependencies') continue; // a dependency's dev dependencies are never installed
+      if (path && field === 'devDependencies') continue; // a dependency's dev dependencies are never installed
       for (const name of Object.keys(entry[field] ?? {})) {
-        if (entry.inBundle || (path !== '' && entry.bundleDependencies?.includes?.(name))) continue;
         if (!findInstalled(packages, path, name)) {
           problems.push(`${path || 'package.json'} needs ${name} (${field}), which the lock does not have`);
         }
@@ -94,10 +95,6 @@ function findInstalled(packages, from, name) {
 /** A registry tarball (a lock without `resolved` means the configured registry), not git, a file or a link. */
 function isFromRegistry(entry) {
   return !entry.resolved || /^https?:\/\//.test(entry.resolved);
-}
-
-function pick(object, fields) {
-  return Object.fromEntries(fields.filter((field) => object[field]).map((field) => [field, object[field]]));
 }
 
 /**
