@@ -4,6 +4,7 @@ export type { MessagingOptions, MessagingTlsOptions, ConsumerOptions, RetryPolic
 export { OnEvent, type Subscription } from './lib/on-event.decorator';
 export type { EventContext } from './lib/consume/event-context';
 export { NonRetryableError, type DeadLetterReason } from './lib/consume/errors';
+export { DependencyUnavailableError, unavailableDependency } from './lib/dependency-errors';
 export { Headers as MessagingHeaders } from './lib/consume/queue-consumer';
 export { Outbox } from './lib/outbox/outbox';
 export { MessagingMetrics, type DeliveryOutcome } from './lib/metrics/messaging-metrics';

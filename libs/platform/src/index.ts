@@ -2,7 +2,13 @@ export { loadSettings, setting, commonSettings, SettingsError, LOG_LEVELS, type 
 export { brokerSettings, type BrokerSettings } from './lib/broker-settings';
 export { brokerConnection, checkBrokerSettings, type BrokerConnection } from './lib/broker-connection';
 export { ensureDatabase } from './lib/database';
-export { databaseModule, runMigrationsLocked, type DatabaseModuleOptions } from './lib/database.module';
+export {
+  databaseConnection,
+  databaseModule,
+  runMigrationsLocked,
+  type DatabaseConnection,
+  type DatabaseModuleOptions,
+} from './lib/database.module';
 export { runApp, BODY_LIMIT, type AppDefinition } from './lib/http/bootstrap';
 export { PlatformModule } from './lib/platform.module';
 export { Metrics } from './lib/metrics/metrics';

@@ -2,6 +2,7 @@ export { createTestDatabase, type TestDatabase } from './lib/test-database';
 export { createTestVhost, type CreateTestVhostOptions, type TestBroker } from './lib/test-vhost';
 export type { BrokerAdmin } from './lib/broker-admin';
 export { dockerAvailable, startPrivateBroker, type PrivateBroker } from './lib/private-broker';
+export { startPrivatePostgres, type PrivatePostgres } from './lib/private-postgres';
 export type { BrokerTlsOptions } from './lib/broker-tls';
 export { createTestCertificates, type TestCertificate, type TestCertificates } from './lib/test-certificates';
 export { waitFor, type WaitForOptions } from './lib/wait-for';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { startPrivateBroker, type PrivateBroker } from '@shop/testing';
+import { startPrivateBroker, startPrivatePostgres, type PrivateBroker, type PrivatePostgres } from '@shop/testing';
 import { Client } from 'pg';
 // The e2e project's support code, reused as it is (the same system, client and invariants as the e2e suites).
 import { startSystem } from '../support/system';
@@ -15,7 +15,6 @@ import {
   type PoisonMessage,
 } from './broker-tools';
 import { derive, random } from './prng';
-import { startPrivatePostgres, type PrivatePostgres } from './private-postgres';
 
 export interface ChaosOptions {
   orders: number;

@@ -1,3 +1,4 @@
+export * from './answers';
 export * from './app-process';
 export * from './fixtures';
 export * from './invariants';

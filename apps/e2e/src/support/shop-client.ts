@@ -102,6 +102,19 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+/** One HTTP answer as a client saw it (`status` 0: no answer at all, the connection failed). */
+export interface Answer {
+  /** Date.now() when it came. */
+  at: number;
+  app: AppName;
+  /** `GET /orders/{id}`: the method and the path without its query. */
+  what: string;
+  status: number;
+  retryAfter: string | null;
+  /** SPEC.md's error `message`, for an error answer. */
+  message?: string[];
+}
+
 export const FINAL_STATUSES: readonly OrderStatus[] = ['CONFIRMED', 'CANCELLED'];
 
 /**
@@ -110,9 +123,39 @@ export const FINAL_STATUSES: readonly OrderStatus[] = ['CONFIRMED', 'CANCELLED']
  * the status and body of any other answer; `http()` gives the raw answer for contract tests.
  */
 export class ShopClient {
+  private readonly listeners = new Set<(answer: Answer) => void>();
+
   constructor(private readonly baseUrl: (app: AppName) => string) {}
 
+  /** Calls `listener` with every answer (or failed connection) of this client, until the returned function is called. */
+  onAnswer(listener: (answer: Answer) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   async http<T = unknown>(app: AppName, path: string, options: RequestOptions = {}): Promise<HttpResponse<T>> {
+    if (!this.listeners.size) return this.request<T>(app, path, options);
+    const what = `${options.method ?? (options.body === undefined ? 'GET' : 'POST')} ${path.split('?')[0]}`;
+    const tell = (answer: Answer) => this.listeners.forEach((listener) => listener(answer));
+    try {
+      const response = await this.request<T>(app, path, options);
+      const message = (response.body as { message?: unknown } | undefined)?.message;
+      tell({
+        at: Date.now(),
+        app,
+        what,
+        status: response.status,
+        retryAfter: response.headers.get('retry-after'),
+        ...(response.status >= 400 && Array.isArray(message) && { message: message.map(String) }),
+      });
+      return response;
+    } catch (error) {
+      tell({ at: Date.now(), app, what, status: 0, retryAfter: null, message: [(error as Error).message] });
+      throw error;
+    }
+  }
+
+  private async request<T>(app: AppName, path: string, options: RequestOptions): Promise<HttpResponse<T>> {
     const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
     let body: string | undefined;
     if (options.body !== undefined) {

@@ -22,6 +22,11 @@ export type Env = Record<string, string | undefined>;
 export interface SystemOptions {
   /** Part of the vhost's name, for whoever looks at the broker. */
   label?: string;
+  /**
+   * The PostgreSQL server of an app's database, as an admin URL (`.../postgres`): a test that stops
+   * one app's database gives it a server of its own. `DATABASE_URL`'s server by default.
+   */
+  databaseServers?: Partial<Record<AppName, string>>;
   /** Processes per app (each on its own port): one number for all, or per app. 1 by default. */
   replicas?: number | Partial<Record<AppName, number>>;
   /** Environment of one app's processes, over the defaults (`undefined` removes a variable). */
@@ -90,8 +95,9 @@ const DEFAULT_READY_TIMEOUT_MS = 90_000;
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
   for (const app of APPS) builtApp(app); // fail at once, naming the build command
   if ((options.brokerUsers ?? 'per-app') === 'per-app') builtTool('broker-access');
-  const adminUrl = requiredEnv('DATABASE_URL');
+  const sharedAdminUrl = requiredEnv('DATABASE_URL');
   requiredEnv('RABBITMQ_URL');
+  const adminUrlOf = (app: AppName) => options.databaseServers?.[app] ?? sharedAdminUrl;
 
   const suffix = randomBytes(4).toString('hex');
   const databases = Object.fromEntries(APPS.map((app) => [app, `test_e2e_${suffix}_${app}`])) as Record<
@@ -152,7 +158,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const debug = process.env['DEBUG_CHILDREN'] === '1';
 
   const envOf = (app: AppName, port: number, extra: Env = {}): Record<string, string> => {
-    const databaseUrl = new URL(adminUrl);
+    const databaseUrl = new URL(adminUrlOf(app));
     databaseUrl.pathname = `/${databases[app]}`;
     const merged: Env = {
       ...process.env,
@@ -189,7 +195,12 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     if (stopped) return;
     stopped = true;
     await Promise.all(slots.map((slot) => (slot.process ? stopProcess(slot.process) : undefined)));
-    const results = await Promise.allSettled([broker.delete(), dropDatabases(adminUrl, Object.values(databases))]);
+    const servers = new Map<string, string[]>();
+    for (const app of APPS) servers.set(adminUrlOf(app), [...(servers.get(adminUrlOf(app)) ?? []), databases[app]]);
+    const results = await Promise.allSettled([
+      broker.delete(),
+      ...[...servers].map(([adminUrl, names]) => dropDatabases(adminUrl, names)),
+    ]);
     const failed = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed.length) {
       throw new Error(

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { MessagingModule } from '@shop/messaging';
-import { brokerConnection, databaseModule, PlatformModule } from '@shop/platform';
+import { brokerConnection, databaseConnection, databaseModule, PlatformModule } from '@shop/platform';
 import { Inventory1732400000000 } from './migrations/1732400000000-inventory';
 import { CatalogueSeed, ProductsController } from './products';
 import type { InventorySettings } from './settings';
@@ -14,7 +14,7 @@ export class InventoryModule {
     return {
       module: InventoryModule,
       imports: [
-        databaseModule({ url: settings.DATABASE_URL, migrations: [Inventory1732400000000] }),
+        databaseModule({ ...databaseConnection(settings), migrations: [Inventory1732400000000] }),
         MessagingModule.forRoot({
           app: 'inventory',
           ...brokerConnection(settings),

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { MessagingModule } from '@shop/messaging';
-import { brokerConnection, databaseModule, PlatformModule } from '@shop/platform';
+import { brokerConnection, databaseConnection, databaseModule, PlatformModule } from '@shop/platform';
 import { Notifications1732400000000 } from './migrations/1732400000000-notifications';
 import { NotificationStream } from './notification-stream';
 import { NotificationsController } from './notifications.controller';
@@ -14,7 +14,7 @@ export class NotificationsModule {
     return {
       module: NotificationsModule,
       imports: [
-        databaseModule({ url: settings.DATABASE_URL, migrations: [Notifications1732400000000] }),
+        databaseModule({ ...databaseConnection(settings), migrations: [Notifications1732400000000] }),
         MessagingModule.forRoot({
           app: 'notifications',
           ...brokerConnection(settings),

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { MessagingModule } from '@shop/messaging';
-import { brokerConnection, databaseModule, PlatformModule } from '@shop/platform';
+import { brokerConnection, databaseConnection, databaseModule, PlatformModule } from '@shop/platform';
 import { Orders1732400000000 } from './migrations/1732400000000-orders';
 import { OrderTimeline1732500000000 } from './migrations/1732500000000-order-timeline';
 import { OrderTimelineProjection } from './order-timeline.projection';
@@ -18,7 +18,7 @@ export class OrdersModule {
     return {
       module: OrdersModule,
       imports: [
-        databaseModule({ url: settings.DATABASE_URL, migrations: [Orders1732400000000, OrderTimeline1732500000000] }),
+        databaseModule({ ...databaseConnection(settings), migrations: [Orders1732400000000, OrderTimeline1732500000000] }),
         MessagingModule.forRoot({ app: 'orders', ...brokerConnection(settings) }),
         PlatformModule,
       ],

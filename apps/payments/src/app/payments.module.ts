@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { MessagingModule } from '@shop/messaging';
-import { brokerConnection, databaseModule, PlatformModule } from '@shop/platform';
+import { brokerConnection, databaseConnection, databaseModule, PlatformModule } from '@shop/platform';
 import { CardProvider } from './card-provider';
 import { Payments1732400000000 } from './migrations/1732400000000-payments';
 import { PaymentsController } from './payments.controller';
@@ -15,7 +15,7 @@ export class PaymentsModule {
       module: PaymentsModule,
       imports: [
         // Handlers hold a connection while the provider uses another: room for both.
-        databaseModule({ url: settings.DATABASE_URL, migrations: [Payments1732400000000], poolSize: 20 }),
+        databaseModule({ ...databaseConnection(settings), migrations: [Payments1732400000000], poolSize: 20 }),
         MessagingModule.forRoot({ app: 'payments', ...brokerConnection(settings) }),
         PlatformModule,
       ],

@@ -109,6 +109,10 @@ export function commonSettings(defaults: { port: number; database: string }) {
   return {
     PORT: setting.port(defaults.port),
     DATABASE_URL: setting.url(`postgres://postgres@localhost:5432/${defaults.database}`, ['postgres:', 'postgresql:']),
+    /** How long a query waits for a connection (a new one, or a free one of a busy pool) before it fails as an outage. */
+    DATABASE_CONNECT_TIMEOUT_MS: setting.integer(5_000, 100, 600_000),
+    /** The longest a statement may run, and a transaction sit idle, before PostgreSQL cancels it. */
+    DATABASE_STATEMENT_TIMEOUT_MS: setting.integer(15_000, 100, 3_600_000),
     RABBITMQ_URL: setting.url('amqp://guest:guest@localhost:5672', ['amqp:', 'amqps:']),
     ...brokerSettings(),
     LOG_LEVEL: setting.oneOf(LOG_LEVELS, 'log'),

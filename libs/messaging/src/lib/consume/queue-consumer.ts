@@ -16,6 +16,7 @@ import { Topology, type Binding } from '../topology/topology';
 import type { MessagingMetrics, SettledDelivery } from '../metrics/messaging-metrics';
 import { isPromiseLike } from '../tracing/otel';
 import { inProcessSpan } from './process-span';
+import { unavailableDependency } from '../dependency-errors';
 import { DeadLetterReason, DuplicateDeliveryError, NonRetryableError } from './errors';
 import { DeliveryContext, type EventContext } from './event-context';
 import { retryDelayMs } from './retry-policy';
@@ -50,6 +51,8 @@ export interface ProducerAuthentication {
 /** Headers this library sets on retried and dead-lettered copies. */
 export const Headers = {
   attempt: 'x-attempt',
+  /** Retries while a dependency (the database) was unreachable: they do not spend attempts. */
+  outageRetries: 'x-outage-retries',
   originalExchange: 'x-original-exchange',
   originalRoutingKey: 'x-original-routing-key',
   reason: 'x-dead-letter-reason',
@@ -62,7 +65,8 @@ export const Headers = {
 } as const;
 
 type Failure =
-  | { kind: 'retry'; attempt: number; error: Error }
+  /** `outage`: the handler found a dependency unreachable; the attempt is not spent. */
+  | { kind: 'retry'; attempt: number; error: Error; outage?: 'database' | 'broker' }
   | { kind: 'dead-letter'; reason: DeadLetterReason; error: Error };
 type Outcome = { kind: 'ack'; duplicate?: boolean } | Failure;
 
@@ -235,7 +239,23 @@ export class QueueConsumer {
   private async settleFailure(channel: Channel, message: ConsumeMessage, outcome: Failure): Promise<void> {
     let exchange: string;
     let own: Record<string, unknown>;
-    if (outcome.kind === 'retry') {
+    if (outcome.kind === 'retry' && outcome.outage) {
+      // The database is out of reach: nothing is wrong with the message, so it keeps its attempt and
+      // comes back after the policy's backoff (capped at its longest delay) for as long as it takes.
+      const outageRetries = outageRetriesOf(message) + 1;
+      const delayMs = retryDelayMs(this.spec.retry, Math.min(outageRetries, this.spec.retry.maxAttempts - 1));
+      this.logger.warn(
+        `${describe(message)} waits for the ${outcome.outage} (retry ${outageRetries} in ${delayMs} ms, ` +
+          `attempt ${outcome.attempt} not spent): ${outcome.error.message}`,
+      );
+      exchange = Topology.delayExchange(this.app);
+      own = {
+        [Headers.attempt]: outcome.attempt,
+        [Headers.outageRetries]: outageRetries,
+        [Topology.delayHeader]: String(delayMs),
+        [Headers.error]: truncate(outcome.error.message),
+      };
+    } else if (outcome.kind === 'retry') {
       const delayMs = retryDelayMs(this.spec.retry, outcome.attempt);
       this.logger.warn(
         `${describe(message)} failed attempt ${outcome.attempt}/${this.spec.retry.maxAttempts}, ` +
@@ -349,6 +369,8 @@ export class QueueConsumer {
       return { kind: 'ack', duplicate: true };
     }
     if (error instanceof NonRetryableError) return { kind: 'dead-letter', reason: 'rejected', error };
+    const outage = unavailableDependency(err);
+    if (outage && this.spec.retry.maxAttempts > 1) return { kind: 'retry', attempt, error, outage };
     if (attempt >= this.spec.retry.maxAttempts) return { kind: 'dead-letter', reason: 'retries-exhausted', error };
     return { kind: 'retry', attempt, error };
   }
@@ -361,6 +383,11 @@ interface Seen {
   startedAt: number;
   event?: CloudEvent<unknown>;
   traceparent?: string;
+}
+
+function outageRetriesOf(message: ConsumeMessage): number {
+  const value = Number(message.properties.headers?.[Headers.outageRetries] ?? 0);
+  return Number.isInteger(value) && value >= 0 ? value : 0;
 }
 
 function attemptOf(message: ConsumeMessage): number {
@@ -381,6 +408,7 @@ function originHeaders(message: ConsumeMessage, retryExchange: string): Record<s
   delete headers['x-last-death-reason'];
   delete headers['x-delivery-count'];
   delete headers[Topology.delayHeader];
+  delete headers[Headers.outageRetries];
   const originalUserId: unknown = retried ? headers[Headers.originalUserId] : message.properties.userId;
   delete headers[Headers.originalUserId];
   return {

@@ -1,4 +1,5 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { unavailableDependency } from '@shop/messaging';
 import type { Response } from 'express';
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -14,6 +15,9 @@ export function errorBody(status: number, messages: string[]): ErrorBody {
   return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: messages };
 }
 
+/** Seconds a client is asked to wait before it tries again after a 503 (with its Idempotency-Key). */
+export const RETRY_AFTER_SECONDS = 2;
+
 /** Answers `status` in SPEC.md's error shape. */
 export function sendError(res: Response, status: number, messages: string[]): void {
   res.status(status).json(errorBody(status, messages));
@@ -23,8 +27,11 @@ export function sendError(res: Response, status: number, messages: string[]): vo
  * Every error the HTTP API answers, in SPEC.md's shape and without internals: an HttpException
  * keeps its status and messages (`message` always an array); a client error of the HTTP stack
  * (http-errors, which body-parser and Express throw) keeps its status and its message when that
- * is meant to be shown; anything else (a database error, a bug) is a 500 saying no more than that,
- * its details and stack going to the log only (HttpExceptions are deliberate answers: not logged,
+ * is meant to be shown; a dependency out of reach (the database refusing connections, shutting
+ * down, a pool with no free connection in time, a statement timeout) is a 503 with Retry-After
+ * naming the dependency, so that clients retry and load balancers route elsewhere; anything else
+ * (a bug) is a 500 saying no more than that, its details and stack going to the log only, with the
+ * request's trace id (HttpExceptions are deliberate answers: not logged,
  * as with Nest's own filter). Bodies without a message (the health checks'
  * details of a 503) are deliberate and pass unchanged.
  */
@@ -40,6 +47,8 @@ export class HttpErrorFilter implements ExceptionFilter {
       res.destroy();
       return;
     }
+    // Every 503 (an outage, a readiness probe that fails) says when to come back.
+    if (status === 503 && !res.getHeader('Retry-After')) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
     res.status(status).json(body);
   }
 
@@ -56,6 +65,11 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (typeof status === 'number' && status >= 400 && status < 500) {
       const shown = expose === true && typeof message === 'string' ? message : (STATUS_CODES[status] ?? 'Error');
       return [status, errorBody(status, [shown])];
+    }
+    const dependency = unavailableDependency(exception);
+    if (dependency) {
+      this.logger.warn(`${dependency} unavailable: ${(exception as Error)?.message ?? String(exception)}`);
+      return [503, errorBody(503, [`the ${dependency} is unavailable; retry in a moment`])];
     }
     this.logger.error(
       exception instanceof Error ? `${exception.name}: ${exception.message}` : String(exception),

@@ -31,9 +31,16 @@ class ThingsController {
 
   @Get('boom')
   boom(): never {
-    // What a driver's error looks like: internals a client must never see.
+    // A bug with internals in its message (a driver's syntax error): a client must never see them.
+    const error = new Error('syntax error at or near "FROM" (relation "secret_table")');
+    throw Object.assign(error, { code: '42601' });
+  }
+
+  @Get('outage')
+  outage(): never {
+    // What node-postgres throws when the server refuses connections.
     const error = new Error('connect ECONNREFUSED 10.1.2.3:5432 (relation "secret_table")');
-    throw Object.assign(error, { code: '08006' });
+    throw Object.assign(error, { code: 'ECONNREFUSED', errno: -111, syscall: 'connect' });
   }
 
   @Get(':id')
@@ -134,7 +141,15 @@ describe('the shared HTTP setup, authentication off', () => {
   });
 
   it('answers a 500 that says nothing of the error, in the error shape', async () => {
-    expect(expectError(await server.call('/things/boom'), 500)).toEqual(['internal server error']);
+    const answer = await server.call('/things/boom');
+    expect(expectError(answer, 500)).toEqual(['internal server error']);
+    expect(answer.headers.get('retry-after')).toBeNull();
+  });
+
+  it('answers a database outage with a 503 and Retry-After that names the database, not its internals', async () => {
+    const answer = await server.call('/things/outage');
+    expect(expectError(answer, 503)).toEqual(['the database is unavailable; retry in a moment']);
+    expect(answer.headers.get('retry-after')).toBe('2');
   });
 
   it('answers a 404 for an unknown route and a 400 for a malformed percent-encoding, in the error shape', async () => {

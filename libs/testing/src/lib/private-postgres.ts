@@ -4,8 +4,9 @@ import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { dockerAvailable, freePort } from '@shop/testing';
 import { Client } from 'pg';
+import { freePort } from './free-port';
+import { dockerAvailable } from './private-broker';
 
 const run = promisify(execFile);
 
@@ -15,6 +16,12 @@ export interface PrivatePostgres {
   dir: string;
   /** `pg_ctl restart -m fast`: every connection is dropped; resolves once it accepts connections again. */
   restart(): Promise<void>;
+  /**
+   * Stops the server (`pg_ctl stop -m fast`: sessions terminated, new connections refused), keeps it
+   * down for `downMs`, starts it again on the same data and port; resolves once it accepts
+   * connections, with how long it was unreachable. `onDown` runs as soon as it is down.
+   */
+  outage(downMs: number, onDown?: () => void): Promise<{ unreachableMs: number }>;
   /** Stops the cluster (immediate) and deletes its directory. */
   stop(): Promise<void>;
 }
@@ -103,6 +110,19 @@ async function startContainerPostgres(): Promise<PrivatePostgres> {
       await container.restart();
       await waitUntilAccepting(url);
     },
+    outage: async (downMs, onDown) => {
+      // Stopped and started as Docker does it, so that the port mapping and the data stay.
+      const { getContainerRuntimeClient } = await import('testcontainers');
+      const runtime = await getContainerRuntimeClient();
+      const handle = runtime.container.getById(container.getId());
+      const start = Date.now();
+      await runtime.container.stop(handle, { timeout: 10_000 });
+      onDown?.();
+      await new Promise((resolve) => setTimeout(resolve, downMs));
+      await runtime.container.start(handle);
+      await waitUntilAccepting(url);
+      return { unreachableMs: Date.now() - start };
+    },
     stop: async () => {
       await container.stop();
     },
@@ -127,7 +147,7 @@ async function waitUntilAccepting(url: string): Promise<void> {
 }
 
 async function startLocalPostgres(): Promise<PrivatePostgres> {
-  const dir = await mkdtemp(join(tmpdir(), 'shop-chaos-pg-'));
+  const dir = await mkdtemp(join(tmpdir(), 'shop-test-pg-'));
   if (process.getuid?.() === 0) {
     const { stdout } = await run('id', ['-u', 'postgres']);
     const { stdout: gid } = await run('id', ['-g', 'postgres']);
@@ -181,6 +201,15 @@ async function startLocalPostgres(): Promise<PrivatePostgres> {
     restart: async () => {
       await pg('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'log'), '-m', 'fast', '-w', 'restart']);
       await ready();
+    },
+    outage: async (downMs, onDown) => {
+      const start = Date.now();
+      await pg('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+      onDown?.();
+      await new Promise((resolve) => setTimeout(resolve, downMs));
+      await pg('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'log'), '-w', 'start']);
+      await ready();
+      return { unreachableMs: Date.now() - start };
     },
     stop: stopNow,
   };
