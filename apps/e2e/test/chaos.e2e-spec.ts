@@ -67,7 +67,7 @@ describe('chaos (fixed seed, ~200 orders, every fault kind, private broker and d
     for (const kind of [
       'kill-replica',
       'broker-restart',
-      'postgres-restart',
+      'postgres-outage',
       'kill-after-commit',
       'poison',
       'duplicate-delivery',

@@ -3,7 +3,8 @@ import { startPrivateBroker, startPrivatePostgres, type PrivateBroker, type Priv
 import { Client } from 'pg';
 // The e2e project's support code, reused as it is (the same system, client and invariants as the e2e suites).
 import { startSystem } from '../support/system';
-import { ShopClient, type Order, type PlaceOrderRequest } from '../support/shop-client';
+import { ShopClient, type Answer, type Order, type PlaceOrderRequest } from '../support/shop-client';
+import { answerViolations, countByStatus } from '../support/answers';
 import { findViolations, takeSnapshot, type Snapshot } from '../support/invariants';
 import { APPS, type AppName } from '../support/app-process';
 import {
@@ -62,7 +63,7 @@ export type OrderKind =
 export type FaultKind =
   | 'kill-replica'
   | 'broker-restart'
-  | 'postgres-restart'
+  | 'postgres-outage'
   | 'kill-after-commit'
   | 'poison'
   | 'duplicate-delivery';
@@ -73,6 +74,8 @@ export interface FaultEvent {
   atMs: number;
   durationMs: number;
   detail: string;
+  /** HTTP answers the load got while the fault lasted, by status (`no answer`: connection failed). */
+  answers?: Record<string, number>;
 }
 
 export interface Sample {
@@ -211,6 +214,10 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     });
     cleanups.push({ name: 'system', fn: () => system.stop() });
     const client = system.client;
+    // every HTTP answer of the run, to count them by status during each fault (and find any 500)
+    const answers: Answer[] = [];
+    const recordAnswer = (answer: Answer) => answers.push(answer);
+    client.onAnswer(recordAnswer);
     const startupMs = Date.now() - t0;
     log(`system up in ${(startupMs / 1000).toFixed(1)} s: vhost ${system.vhost}`);
 
@@ -437,7 +444,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     const at = () => Math.floor(options.orders * (0.08 + rng.next() * 0.8));
     for (let i = 0; i < appKills; i++) plan.push({ kind: 'kill-replica', at: at() });
     if (broker) plan.push({ kind: 'broker-restart', at: at() });
-    if (postgres) plan.push({ kind: 'postgres-restart', at: at() });
+    if (postgres) plan.push({ kind: 'postgres-outage', at: at() });
     plan.push({ kind: 'kill-after-commit', at: at() });
     plan.push({ kind: 'poison', at: at() });
     plan.sort((a, b) => a.at - b.at);
@@ -477,10 +484,12 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
           await (broker as PrivateBroker).restart();
           detail = `private RabbitMQ node stopped and started (${since() - start} ms)`;
           break;
-        case 'postgres-restart':
-          await (postgres as PrivatePostgres).restart();
-          detail = `pg_ctl restart -m fast (${since() - start} ms)`;
+        case 'postgres-outage': {
+          const downMs = rng.int(2_000, 5_000);
+          const { unreachableMs } = await (postgres as PrivatePostgres).outage(downMs);
+          detail = `pg_ctl stop -m fast, started again after ${downMs} ms (unreachable ${unreachableMs} ms)`;
           break;
+        }
         case 'kill-after-commit': {
           // Best effort: a burst of POSTs to one orders replica, SIGKILLed as soon as the first 202 (its
           // transaction, outbox row included, committed) comes back, before its relay publishes most of them.
@@ -488,6 +497,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
           while (down.has(`orders#${replica}`) || down.has(`orders#${1 - replica}`)) await sleep(200);
           down.add(`orders#${replica}`);
           const target = new ShopClient(() => system.url('orders', replica));
+          target.onAnswer(recordAnswer);
           const burst = Array.from({ length: 20 }, () => makeOrder(burstIndex++, 'crash-burst'));
           tracked.push(...burst);
           let killed: Promise<unknown> | undefined;
@@ -522,7 +532,9 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
         default:
           break;
       }
-      faults.push({ kind, atMs: start, durationMs: since() - start, detail });
+      const end = since();
+      const during = answers.filter((a) => a.at - loadStart >= start && a.at - loadStart <= end);
+      faults.push({ kind, atMs: start, durationMs: end - start, detail, answers: countByStatus(during) });
       log(`  fault at ${(start / 1000).toFixed(1)} s: ${kind}: ${detail}`);
     };
 
@@ -732,6 +744,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       ),
       result('outboxes drained (every committed event published)', dbFindings),
       result('no unexpected outcome', unexpected),
+      result('no HTTP answer a 5xx other than 503, every 503 with Retry-After', answerViolations(answers)),
       result(
         'every order accepted (POST answered 202 within 2 min of retries)',
         notAccepted.map((t) => `${t.key}: ${t.acceptError}`),

@@ -5,7 +5,7 @@ const COLORS = { PENDING: '#e0a800', CONFIRMED: '#2e8b57', CANCELLED: '#c0392b' 
 const FAULT_COLORS: Record<string, string> = {
   'kill-replica': '#555',
   'broker-restart': '#8e44ad',
-  'postgres-restart': '#2471a3',
+  'postgres-outage': '#2471a3',
   'kill-after-commit': '#d35400',
   poison: '#000',
 };
@@ -80,8 +80,16 @@ export function renderSvg(report: ChaosReport): string {
   // faults
   for (const f of report.faults.filter((f) => f.kind !== 'duplicate-delivery')) {
     const color = FAULT_COLORS[f.kind] ?? '#999';
+    const answered = Object.entries(f.answers ?? {})
+      .map(([status, n]) => `${status}: ${n}`)
+      .join(', ');
+    const title = escapeXml(
+      `${(f.atMs / 1000).toFixed(1)} s ${f.kind}: ${f.detail}${answered ? ` (HTTP answers meanwhile: ${answered})` : ''}`,
+    );
+    // the fault's whole duration as a band (a database outage lasts seconds), its start as a line
     out.push(
-      `<line x1="${x(f.atMs)}" x2="${x(f.atMs)}" y1="${m.top}" y2="${H - m.bottom}" stroke="${color}" stroke-dasharray="4 3"><title>${escapeXml(`${(f.atMs / 1000).toFixed(1)} s ${f.kind}: ${f.detail}`)}</title></line>`,
+      `<rect x="${x(f.atMs)}" y="${m.top}" width="${Math.max(1, x(f.atMs + f.durationMs) - x(f.atMs))}" height="${H - m.bottom - m.top}" fill="${color}" opacity="0.12"><title>${title}</title></rect>`,
+      `<line x1="${x(f.atMs)}" x2="${x(f.atMs)}" y1="${m.top}" y2="${H - m.bottom}" stroke="${color}" stroke-dasharray="4 3"><title>${title}</title></line>`,
     );
   }
   // series
@@ -135,8 +143,16 @@ export function renderMarkdown(report: ChaosReport, svgFile: string): string {
   lines.push('');
   lines.push(
     markdownTable(
-      ['at (s)', 'took (s)', 'fault', 'detail'],
-      report.faults.map((f) => [(f.atMs / 1000).toFixed(1), (f.durationMs / 1000).toFixed(1), f.kind, f.detail]),
+      ['at (s)', 'took (s)', 'fault', 'detail', 'HTTP answers meanwhile'],
+      report.faults.map((f) => [
+        (f.atMs / 1000).toFixed(1),
+        (f.durationMs / 1000).toFixed(1),
+        f.kind,
+        f.detail,
+        Object.entries(f.answers ?? {})
+          .map(([status, n]) => `${status}: ${n}`)
+          .join(', ') || '-',
+      ]),
     ),
   );
   lines.push('');
