@@ -744,7 +744,19 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       ),
       result('outboxes drained (every committed event published)', dbFindings),
       result('no unexpected outcome', unexpected),
-      result('no HTTP answer a 5xx other than 503, every 503 with Retry-After', answerViolations(answers)),
+      result('no HTTP answer a 5xx other than 503, every 503 with Retry-After', [
+        ...answerViolations(answers),
+        // what the apps logged of them (the processes running now)
+        ...(answerViolations(answers).length
+          ? system.processes().flatMap((p) =>
+              p
+                .output()
+                .split('\n')
+                .filter((line) => line.includes('HttpErrorFilter'))
+                .map((line) => `${p.name}: ${line.slice(0, 1_500)}`),
+            )
+          : []),
+      ]),
       result(
         'every order accepted (POST answered 202 within 2 min of retries)',
         notAccepted.map((t) => `${t.key}: ${t.acceptError}`),

@@ -87,6 +87,14 @@ describe('unavailableDependency', () => {
     expect(unavailableDependency(undefined)).toBeUndefined();
   });
 
+  it("takes TypeORM's released query runner (a connection that died mid-transaction) for an outage only when asked", async () => {
+    const { QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError } = await import('typeorm');
+    for (const error of [new QueryRunnerAlreadyReleasedError(), new QueryRunnerProviderAlreadyReleasedError()]) {
+      expect(unavailableDependency(error, { lostConnection: true })).toBe('database');
+      expect(unavailableDependency(error)).toBeUndefined();
+    }
+  });
+
   it('finds an outage inside what wraps it, and takes a DependencyUnavailableError at its word', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
     expect(unavailableDependency(new AggregateError([new Error('x'), refused]))).toBe('database');

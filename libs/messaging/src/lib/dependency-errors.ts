@@ -54,23 +54,37 @@ const TRANSIENT_MESSAGE = [
 ];
 
 /**
+ * TypeORM's word for a transaction whose connection died under it (the server went away mid-request).
+ * Rarely it is a bug instead (a runner used after its transaction ended), so only a request, which a
+ * client retries at no risk with its Idempotency-Key, takes it for an outage: a handler spends an
+ * attempt on it (its next try meets the outage itself, which spends none).
+ */
+const LOST_CONNECTION = new Set(['QueryRunnerAlreadyReleasedError', 'QueryRunnerProviderAlreadyReleasedError']);
+
+/**
  * `'database'` when `error` (or what it wraps: TypeORM's `driverError`, an `AggregateError`'s
  * errors, a `cause`) says PostgreSQL is unreachable or cannot serve for now; `'broker'` for a
  * DependencyUnavailableError of the broker; undefined for anything else, which stays unexpected.
+ * `lostConnection`: also a transaction that lost its connection (see LOST_CONNECTION).
  */
-export function unavailableDependency(error: unknown): 'database' | 'broker' | undefined {
+export function unavailableDependency(
+  error: unknown,
+  options: { lostConnection?: boolean } = {},
+): 'database' | 'broker' | undefined {
   const seen = new Set<unknown>();
   const visit = (value: unknown, depth: number): 'database' | 'broker' | undefined => {
     if (!value || typeof value !== 'object' || seen.has(value) || depth > 5) return undefined;
     seen.add(value);
     if (value instanceof DependencyUnavailableError) return value.dependency;
-    const { code, message, driverError, errors, cause } = value as {
+    const { name, code, message, driverError, errors, cause } = value as {
+      name?: unknown;
       code?: unknown;
       message?: unknown;
       driverError?: unknown;
       errors?: unknown;
       cause?: unknown;
     };
+    if (options.lostConnection && typeof name === 'string' && LOST_CONNECTION.has(name)) return 'database';
     if (typeof code === 'string' && (TRANSIENT_SQLSTATE.test(code) || TRANSIENT_SOCKET.has(code))) return 'database';
     if (typeof message === 'string' && TRANSIENT_MESSAGE.some((pattern) => pattern.test(message))) return 'database';
     for (const inner of [driverError, cause, ...(Array.isArray(errors) ? errors : [])]) {

@@ -83,7 +83,11 @@ export async function runApp<S extends z.ZodRawShape>(definition: AppDefinition<
   const logLevels = LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(settings.LOG_LEVEL) + 1) as LogLevel[];
   Logger.overrideLogger(logLevels);
   try {
-    if (await ensureDatabase(settings.DATABASE_URL)) logger.log('created its database');
+    const created = await ensureDatabase(settings.DATABASE_URL, {
+      onWait: (error, retryInMs) =>
+        logger.warn(`waiting for the database (retry in ${retryInMs} ms): ${error.message}`),
+    });
+    if (created) logger.log('created its database');
   } catch (error) {
     process.stderr.write(`${definition.name}: ${(error as Error).message}\n`);
     process.exit(1);

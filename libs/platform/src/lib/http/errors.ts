@@ -66,7 +66,7 @@ export class HttpErrorFilter implements ExceptionFilter {
       const shown = expose === true && typeof message === 'string' ? message : (STATUS_CODES[status] ?? 'Error');
       return [status, errorBody(status, [shown])];
     }
-    const dependency = unavailableDependency(exception);
+    const dependency = unavailableDependency(exception, { lostConnection: true });
     if (dependency) {
       this.logger.warn(`${dependency} unavailable: ${(exception as Error)?.message ?? String(exception)}`);
       return [503, errorBody(503, [`the ${dependency} is unavailable; retry in a moment`])];
