@@ -25,7 +25,10 @@ export default [
               bannedExternalImports: ['@nestjs/*', 'typeorm', 'amqplib', 'pg', 'rxjs', 'express'],
             },
             { sourceTag: 'scope:messaging', onlyDependOnLibsWithTags: ['scope:contracts', 'scope:testing'] },
-            { sourceTag: 'scope:platform', onlyDependOnLibsWithTags: ['scope:contracts', 'scope:messaging'] },
+            {
+              sourceTag: 'scope:platform',
+              onlyDependOnLibsWithTags: ['scope:contracts', 'scope:messaging', 'scope:testing'],
+            },
             { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: [] },
             {
               sourceTag: 'type:app',

@@ -18,7 +18,10 @@ export class OrdersModule {
     return {
       module: OrdersModule,
       imports: [
-        databaseModule({ ...databaseConnection(settings), migrations: [Orders1732400000000, OrderTimeline1732500000000] }),
+        databaseModule({
+          ...databaseConnection(settings),
+          migrations: [Orders1732400000000, OrderTimeline1732500000000],
+        }),
         MessagingModule.forRoot({ app: 'orders', ...brokerConnection(settings) }),
         PlatformModule,
       ],

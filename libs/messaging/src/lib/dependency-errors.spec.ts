@@ -30,7 +30,12 @@ describe('unavailableDependency', () => {
   };
 
   it('calls a refused connection a database outage', async () => {
-    const client = new Client({ host: '127.0.0.1', port: await closedPort(), user: 'x', connectionTimeoutMillis: 2_000 });
+    const client = new Client({
+      host: '127.0.0.1',
+      port: await closedPort(),
+      user: 'x',
+      connectionTimeoutMillis: 2_000,
+    });
     expect(unavailableDependency(await rejection(() => client.connect()))).toBe('database');
   });
 

@@ -11,6 +11,8 @@ describe('loadSettings', () => {
     expect(loadSettings(shape, {})).toEqual({
       PORT: 3001,
       DATABASE_URL: 'postgres://postgres@localhost:5432/orders',
+      DATABASE_CONNECT_TIMEOUT_MS: 5_000,
+      DATABASE_STATEMENT_TIMEOUT_MS: 15_000,
       RABBITMQ_URL: 'amqp://guest:guest@localhost:5672',
       LOG_LEVEL: 'log',
       LOG_FORMAT: 'json',
@@ -33,6 +35,10 @@ describe('loadSettings', () => {
 
   it.each([
     [{ PORT: 'abc' }, 'Invalid setting PORT: expected a TCP port, an integer from 1 to 65535 (got "abc")'],
+    [
+      { DATABASE_STATEMENT_TIMEOUT_MS: '50' },
+      'Invalid setting DATABASE_STATEMENT_TIMEOUT_MS: expected an integer from 100 to 3600000 (got "50")',
+    ],
     [{ PORT: '70000' }, 'Invalid setting PORT: expected a TCP port, an integer from 1 to 65535 (got "70000")'],
     [{ ORDER_TIMEOUT_MS: '1.5' }, 'Invalid setting ORDER_TIMEOUT_MS: expected an integer from 100 to'],
     [{ FAILURE_RATE: '2' }, 'Invalid setting FAILURE_RATE: expected a number from 0 to 1 (got "2")'],
