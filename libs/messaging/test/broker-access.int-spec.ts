@@ -4,8 +4,8 @@ import { APP_NAMES, type AppName } from '@shop/contracts';
 import { createTestDatabase, createTestVhost, waitFor, type TestBroker, type TestDatabase } from '@shop/testing';
 import { brokerUser, MessagingHeaders, rabbitmqDefinitions, rabbitmqPasswordHash } from '../src';
 import { orderPlaced, wire, wireProperties } from './support/events';
-import { RawBroker, startApp, type RunningApp } from './support/harness';
-import { Probe, RESERVATIONS_TABLE, ReserveStockOnOrderPlaced, STOCK_QUEUE } from './support/stock-handler';
+import { RawBroker } from './support/harness';
+import { type Probe, STOCK_QUEUE, startStockApp, type StockApp } from './support/stock-handler';
 
 /**
  * The generated least-privilege users on a real broker: what each app may and may not do, and that
@@ -20,7 +20,7 @@ describe('broker access generated from the contracts', () => {
     string
   >;
   const urlOf = (app: AppName) => broker.urlAs(brokerUser(app, prefix), passwords[app]);
-  let inventory: RunningApp;
+  let inventory: StockApp;
   let probe: Probe;
   let admin: RawBroker;
   const opened: RawBroker[] = [];
@@ -50,15 +50,8 @@ describe('broker access generated from the contracts', () => {
     });
     await broker.addUsers(definitions);
 
-    inventory = await startApp({
-      app: 'inventory',
-      brokerUrl: urlOf('inventory'),
-      databaseUrl: database.url,
-      handlers: [ReserveStockOnOrderPlaced],
-      providers: [Probe],
-    });
-    await inventory.dataSource.query(RESERVATIONS_TABLE);
-    probe = inventory.module.get(Probe);
+    inventory = await startStockApp({ brokerUrl: urlOf('inventory'), databaseUrl: database.url });
+    probe = inventory.probe;
     admin = await as(broker.url);
   });
 
@@ -146,12 +139,7 @@ describe('broker access generated from the contracts', () => {
 
   describe('a consumer', () => {
     const dlq = `${STOCK_QUEUE}.dlq`;
-    const reservations = async (orderId: string) =>
-      Number(
-        (
-          await inventory.dataSource.query(`SELECT count(*) AS n FROM test_reservations WHERE order_id = $1`, [orderId])
-        )[0].n,
-      );
+    const reservations = (orderId: string) => inventory.reservations(orderId);
     const deadLetters = (count: number) =>
       waitFor(
         async () => {

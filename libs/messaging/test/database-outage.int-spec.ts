@@ -1,13 +1,7 @@
 import { createTestVhost, startPrivatePostgres, waitFor, type PrivatePostgres, type TestBroker } from '@shop/testing';
 import { orderPlaced, wire, wireProperties } from './support/events';
-import { counterValue, RawBroker, startApp, type RunningApp } from './support/harness';
-import {
-  Probe,
-  RESERVATIONS_TABLE,
-  ReserveStockOnOrderPlaced,
-  STOCK_HANDLER_RETRY,
-  STOCK_QUEUE,
-} from './support/stock-handler';
+import { counterValue, RawBroker } from './support/harness';
+import { type Probe, STOCK_HANDLER_RETRY, STOCK_QUEUE, startStockApp, type StockApp } from './support/stock-handler';
 
 /**
  * The consumer's database goes away (a PostgreSQL of the test's own, stopped with `pg_ctl stop -m
@@ -18,7 +12,7 @@ describe('a consumer whose database is down', () => {
   let broker: TestBroker;
   let postgres: PrivatePostgres;
   let raw: RawBroker;
-  let inventory: RunningApp;
+  let inventory: StockApp;
   let probe: Probe;
   const dlq = `${STOCK_QUEUE}.dlq`;
   // 200 + 400 + 800 ms: the whole budget of STOCK_HANDLER_RETRY's four attempts, well inside the outage.
@@ -26,15 +20,8 @@ describe('a consumer whose database is down', () => {
 
   beforeAll(async () => {
     [broker, postgres] = await Promise.all([createTestVhost('db-outage'), startPrivatePostgres()]);
-    inventory = await startApp({
-      app: 'inventory',
-      brokerUrl: broker.url,
-      databaseUrl: postgres.url,
-      handlers: [ReserveStockOnOrderPlaced],
-      providers: [Probe],
-    });
-    await inventory.dataSource.query(RESERVATIONS_TABLE);
-    probe = inventory.module.get(Probe);
+    inventory = await startStockApp({ brokerUrl: broker.url, databaseUrl: postgres.url });
+    probe = inventory.probe;
     raw = await RawBroker.open(broker.url);
   }, 120_000);
 
@@ -44,12 +31,7 @@ describe('a consumer whose database is down', () => {
     await Promise.all([broker?.delete(), postgres?.stop()]);
   });
 
-  const reservations = async (orderId: string) =>
-    Number(
-      (
-        await inventory.dataSource.query(`SELECT count(*) AS n FROM test_reservations WHERE order_id = $1`, [orderId])
-      )[0].n,
-    );
+  const reservations = (orderId: string) => inventory.reservations(orderId);
 
   it('retries with backoff for as long as the outage lasts, spends no attempt, and applies each event once after it', async () => {
     const events = Array.from({ length: 5 }, () => orderPlaced());

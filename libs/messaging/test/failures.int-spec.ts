@@ -2,34 +2,21 @@ import type { GetMessage } from 'amqplib';
 import { NonRetryableError } from '../src';
 import { createTestDatabase, createTestVhost, waitFor, type TestBroker, type TestDatabase } from '@shop/testing';
 import { orderPlaced, wire, wireProperties } from './support/events';
-import { counterValue, RawBroker, startApp, type RunningApp } from './support/harness';
-import {
-  Probe,
-  RESERVATIONS_TABLE,
-  ReserveStockOnOrderPlaced,
-  STOCK_HANDLER_RETRY,
-  STOCK_QUEUE,
-} from './support/stock-handler';
+import { counterValue, RawBroker } from './support/harness';
+import { type Probe, STOCK_HANDLER_RETRY, STOCK_QUEUE, startStockApp, type StockApp } from './support/stock-handler';
 
 describe('a consumer facing failures', () => {
   let broker: TestBroker;
   let database: TestDatabase;
   let raw: RawBroker;
-  let inventory: RunningApp;
+  let inventory: StockApp;
   let probe: Probe;
   const dlq = `${STOCK_QUEUE}.dlq`;
 
   beforeAll(async () => {
     [broker, database] = await Promise.all([createTestVhost('failures'), createTestDatabase('failures')]);
-    inventory = await startApp({
-      app: 'inventory',
-      brokerUrl: broker.url,
-      databaseUrl: database.url,
-      handlers: [ReserveStockOnOrderPlaced],
-      providers: [Probe],
-    });
-    await inventory.dataSource.query(RESERVATIONS_TABLE);
-    probe = inventory.module.get(Probe);
+    inventory = await startStockApp({ brokerUrl: broker.url, databaseUrl: database.url });
+    probe = inventory.probe;
     raw = await RawBroker.open(broker.url);
   });
 
@@ -53,12 +40,7 @@ describe('a consumer facing failures', () => {
       { timeoutMs: 10_000, description: `${count} message(s) in ${dlq}` },
     );
 
-  const reservations = async (orderId: string) =>
-    Number(
-      (
-        await inventory.dataSource.query(`SELECT count(*) AS n FROM test_reservations WHERE order_id = $1`, [orderId])
-      )[0].n,
-    );
+  const reservations = (orderId: string) => inventory.reservations(orderId);
 
   const header = (message: GetMessage, name: string) => message.properties.headers?.[name];
 

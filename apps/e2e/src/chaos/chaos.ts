@@ -729,6 +729,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     const dlqPass = dlqTotal === expectedDeadLettered && strangers.length === 0 && perQueueOk;
 
     const lost = lostLines.length;
+    const badAnswers = answerViolations(answers);
     const invariants: InvariantResult[] = [
       result('every accepted order final (none lost)', lostLines),
       result('stock conserved per sku (available + reserved + sold == stocked, none negative)', stockLines),
@@ -745,9 +746,9 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       result('outboxes drained (every committed event published)', dbFindings),
       result('no unexpected outcome', unexpected),
       result('no HTTP answer a 5xx other than 503, every 503 with Retry-After', [
-        ...answerViolations(answers),
+        ...badAnswers,
         // what the apps logged of them (the processes running now)
-        ...(answerViolations(answers).length
+        ...(badAnswers.length
           ? system.processes().flatMap((p) =>
               p
                 .output()

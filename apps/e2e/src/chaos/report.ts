@@ -41,6 +41,13 @@ export function formatTable(report: ChaosReport): string {
   return lines.join('\n');
 }
 
+/** `202: 40, 503: 3`: a fault's HTTP answers by status. */
+function formatAnswers(answers: Record<string, number> | undefined): string {
+  return Object.entries(answers ?? {})
+    .map(([status, n]) => `${status}: ${n}`)
+    .join(', ');
+}
+
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
@@ -80,9 +87,7 @@ export function renderSvg(report: ChaosReport): string {
   // faults
   for (const f of report.faults.filter((f) => f.kind !== 'duplicate-delivery')) {
     const color = FAULT_COLORS[f.kind] ?? '#999';
-    const answered = Object.entries(f.answers ?? {})
-      .map(([status, n]) => `${status}: ${n}`)
-      .join(', ');
+    const answered = formatAnswers(f.answers);
     const title = escapeXml(
       `${(f.atMs / 1000).toFixed(1)} s ${f.kind}: ${f.detail}${answered ? ` (HTTP answers meanwhile: ${answered})` : ''}`,
     );
@@ -149,9 +154,7 @@ export function renderMarkdown(report: ChaosReport, svgFile: string): string {
         (f.durationMs / 1000).toFixed(1),
         f.kind,
         f.detail,
-        Object.entries(f.answers ?? {})
-          .map(([status, n]) => `${status}: ${n}`)
-          .join(', ') || '-',
+        formatAnswers(f.answers) || '-',
       ]),
     ),
   );

@@ -1,6 +1,7 @@
 import { Controller, Injectable } from '@nestjs/common';
 import { InventoryReserved, OrderPlaced } from '@shop/contracts';
 import { OnEvent, type EventContext, type EventOf } from '../../src';
+import { startApp, type RunningApp } from './harness';
 
 export interface Call {
   messageId: string;
@@ -61,3 +62,29 @@ export const RESERVATIONS_TABLE = `CREATE TABLE IF NOT EXISTS test_reservations 
   order_id uuid NOT NULL, message_id text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`;
 
 export const STOCK_QUEUE = 'inventory.reserve-stock-on-order-placed';
+
+/** An inventory app running ReserveStockOnOrderPlaced on its table: what the consumer tests drive. */
+export interface StockApp extends RunningApp {
+  probe: Probe;
+  /** Rows the handler committed for the order: 1 once it was applied, never 2. */
+  reservations(orderId: string): Promise<number>;
+}
+
+export async function startStockApp(options: { brokerUrl: string; databaseUrl: string }): Promise<StockApp> {
+  const app = await startApp({
+    app: 'inventory',
+    brokerUrl: options.brokerUrl,
+    databaseUrl: options.databaseUrl,
+    handlers: [ReserveStockOnOrderPlaced],
+    providers: [Probe],
+  });
+  await app.dataSource.query(RESERVATIONS_TABLE);
+  return {
+    ...app,
+    probe: app.module.get(Probe),
+    reservations: async (orderId) =>
+      Number(
+        (await app.dataSource.query(`SELECT count(*) AS n FROM test_reservations WHERE order_id = $1`, [orderId]))[0].n,
+      ),
+  };
+}

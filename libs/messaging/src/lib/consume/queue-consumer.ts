@@ -239,31 +239,26 @@ export class QueueConsumer {
   private async settleFailure(channel: Channel, message: ConsumeMessage, outcome: Failure): Promise<void> {
     let exchange: string;
     let own: Record<string, unknown>;
-    if (outcome.kind === 'retry' && outcome.outage) {
-      // The database is out of reach: nothing is wrong with the message, so it keeps its attempt and
-      // comes back after the policy's backoff (capped at its longest delay) for as long as it takes.
-      const outageRetries = outageRetriesOf(message) + 1;
-      const delayMs = retryDelayMs(this.spec.retry, Math.min(outageRetries, this.spec.retry.maxAttempts - 1));
+    if (outcome.kind === 'retry') {
+      // A dependency out of reach (the database) says nothing against the message: it keeps its
+      // attempt and comes back after the policy's backoff (capped at its longest delay) for as long
+      // as the outage lasts. Any other failure spends the attempt.
+      const outageRetries = outcome.outage ? outageRetriesOf(message) + 1 : undefined;
+      const delayMs = retryDelayMs(
+        this.spec.retry,
+        outageRetries ? Math.min(outageRetries, this.spec.retry.maxAttempts - 1) : outcome.attempt,
+      );
       this.logger.warn(
-        `${describe(message)} waits for the ${outcome.outage} (retry ${outageRetries} in ${delayMs} ms, ` +
-          `attempt ${outcome.attempt} not spent): ${outcome.error.message}`,
+        `${describe(message)} ` +
+          (outageRetries
+            ? `waits for the ${outcome.outage} (retry ${outageRetries} in ${delayMs} ms, attempt ${outcome.attempt} not spent)`
+            : `failed attempt ${outcome.attempt}/${this.spec.retry.maxAttempts}, retrying in ${delayMs} ms`) +
+          `: ${outcome.error.message}`,
       );
       exchange = Topology.delayExchange(this.app);
       own = {
-        [Headers.attempt]: outcome.attempt,
-        [Headers.outageRetries]: outageRetries,
-        [Topology.delayHeader]: String(delayMs),
-        [Headers.error]: truncate(outcome.error.message),
-      };
-    } else if (outcome.kind === 'retry') {
-      const delayMs = retryDelayMs(this.spec.retry, outcome.attempt);
-      this.logger.warn(
-        `${describe(message)} failed attempt ${outcome.attempt}/${this.spec.retry.maxAttempts}, ` +
-          `retrying in ${delayMs} ms: ${outcome.error.message}`,
-      );
-      exchange = Topology.delayExchange(this.app);
-      own = {
-        [Headers.attempt]: outcome.attempt + 1,
+        [Headers.attempt]: outageRetries ? outcome.attempt : outcome.attempt + 1,
+        ...(outageRetries && { [Headers.outageRetries]: outageRetries }),
         [Topology.delayHeader]: String(delayMs),
         [Headers.error]: truncate(outcome.error.message),
       };
