@@ -1,9 +1,17 @@
 export { MessagingModule, type MessagingModuleAsyncOptions } from './lib/messaging.module';
 export { MessagingService, type MessagingStatus } from './lib/messaging.service';
 export type { MessagingOptions, MessagingTlsOptions, ConsumerOptions, RetryPolicy } from './lib/messaging.options';
-export { OnEvent, type Subscription } from './lib/on-event.decorator';
-export type { EventContext } from './lib/consume/event-context';
-export { NonRetryableError, type DeadLetterReason } from './lib/consume/errors';
+export {
+  ConsumeEvent,
+  EVENT_TRANSPORT,
+  type ConsumeEventOptions,
+  type Subscription,
+} from './lib/transport/consume-event.decorator';
+export { EventTransport } from './lib/transport/event-transport';
+export { EventsClient } from './lib/transport/events-client';
+export { DeliveryExceptionFilter } from './lib/transport/delivery-exception.filter';
+export { EventContext } from './lib/consume/event-context';
+export { NonRetryableError, RetryableError, type DeadLetterReason } from './lib/consume/errors';
 export { DependencyUnavailableError, unavailableDependency } from './lib/dependency-errors';
 export { Headers as MessagingHeaders } from './lib/consume/queue-consumer';
 export { Outbox } from './lib/outbox/outbox';

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Controller, Injectable } from '@nestjs/common';
+import { Ctx, Payload } from '@nestjs/microservices';
 import { OrderConfirmed, parseEnvelope, parseTraceparent, PaymentCaptured, type CloudEvent } from '@shop/contracts';
-import { OnEvent, type EventContext, type EventOf } from '../src';
+import { ConsumeEvent, EventContext, Outbox, type EventOf } from '../src';
 import { createTestDatabase, createTestVhost, waitFor, type TestBroker, type TestDatabase } from '@shop/testing';
 import { wire } from './support/events';
 import { RawBroker, startApp, type RunningApp } from './support/harness';
@@ -13,13 +14,16 @@ class Seen {
 
 @Controller()
 class ConfirmOrderOnPaymentCaptured {
-  constructor(private readonly seen: Seen) {}
+  constructor(
+    private readonly seen: Seen,
+    private readonly outbox: Outbox,
+  ) {}
 
-  @OnEvent(PaymentCaptured)
-  async handle(event: EventOf<typeof PaymentCaptured>, ctx: EventContext): Promise<void> {
+  @ConsumeEvent(PaymentCaptured, { queue: 'orders.confirm-order-on-payment-captured' })
+  async handle(@Payload() event: EventOf<typeof PaymentCaptured>, @Ctx() ctx: EventContext): Promise<void> {
     this.seen.events.push({ event, receivedVersion: ctx.receivedVersion });
     await ctx.transaction((tx) =>
-      ctx.publish(
+      this.outbox.publish(
         tx,
         OrderConfirmed.create({
           orderId: event.data.orderId,

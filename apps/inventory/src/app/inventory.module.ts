@@ -4,7 +4,7 @@ import { brokerConnection, databaseConnection, databaseModule, PlatformModule } 
 import { Inventory1732400000000 } from './migrations/1732400000000-inventory';
 import { CatalogueSeed, ProductsController } from './products';
 import type { InventorySettings } from './settings';
-import { StockSaga } from './stock.handlers';
+import { STOCK_HANDLERS } from './handlers';
 import { StockService } from './stock.service';
 import { StockMetrics } from './stock.metrics';
 
@@ -23,7 +23,7 @@ export class InventoryModule {
         }),
         PlatformModule,
       ],
-      controllers: [ProductsController, StockSaga],
+      controllers: [ProductsController, ...STOCK_HANDLERS],
       providers: [StockService, CatalogueSeed, StockMetrics],
     };
   }

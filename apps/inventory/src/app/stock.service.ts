@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InventoryRejected, InventoryReleased, InventoryReserved } from '@shop/contracts';
-import type { EventContext } from '@shop/messaging';
+import { Outbox } from '@shop/messaging';
 import type { EntityManager } from 'typeorm';
 
 interface Line {
@@ -24,8 +24,10 @@ interface ProductRow {
  */
 @Injectable()
 export class StockService {
+  constructor(private readonly outbox: Outbox) {}
+
   /** order.placed: all lines reserved and priced, or none; an order cancelled before is not reserved. */
-  async reserve(tx: EntityManager, ctx: EventContext, orderId: string, requested: Line[]): Promise<void> {
+  async reserve(tx: EntityManager, orderId: string, requested: Line[]): Promise<void> {
     // The claim: a concurrent order.cancelled waits on it, and a cancel seen before leaves a CANCELLED row.
     const claimed = (await tx.query(
       `INSERT INTO reservations (order_id, status) VALUES ($1, 'CLAIMED') ON CONFLICT (order_id) DO NOTHING RETURNING order_id`,
@@ -43,7 +45,7 @@ export class StockService {
       .filter((line) => line.available < line.requested);
     if (missing.length > 0) {
       await setReservation(tx, orderId, 'REJECTED', []);
-      await ctx.publish(tx, InventoryRejected.create({ orderId, reason: 'OUT_OF_STOCK', missing }));
+      await this.outbox.publish(tx, InventoryRejected.create({ orderId, reason: 'OUT_OF_STOCK', missing }));
       return;
     }
     const priced: PricedLine[] = lines.map((line) => ({ ...line, unitPrice: Number(products.get(line.sku)?.price) }));
@@ -54,7 +56,7 @@ export class StockService {
       );
     }
     await setReservation(tx, orderId, 'RESERVED', priced);
-    await ctx.publish(
+    await this.outbox.publish(
       tx,
       InventoryReserved.create({
         orderId,
@@ -85,7 +87,7 @@ export class StockService {
   }
 
   /** order.cancelled: whatever is held or sold for the order goes back to available. */
-  async release(tx: EntityManager, ctx: EventContext, orderId: string): Promise<void> {
+  async release(tx: EntityManager, orderId: string): Promise<void> {
     const tombstone = (await tx.query(
       `INSERT INTO reservations (order_id, status) VALUES ($1, 'CANCELLED') ON CONFLICT (order_id) DO NOTHING RETURNING order_id`,
       [orderId],
@@ -105,7 +107,7 @@ export class StockService {
       );
     }
     await setReservation(tx, orderId, 'RELEASED', reservation.lines);
-    await ctx.publish(
+    await this.outbox.publish(
       tx,
       InventoryReleased.create({ orderId, lines: reservation.lines.map(({ sku, quantity }) => ({ sku, quantity })) }),
     );

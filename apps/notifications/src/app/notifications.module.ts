@@ -4,7 +4,7 @@ import { brokerConnection, databaseConnection, databaseModule, PlatformModule } 
 import { Notifications1732400000000 } from './migrations/1732400000000-notifications';
 import { NotificationStream } from './notification-stream';
 import { NotificationsController } from './notifications.controller';
-import { CustomerNotifier } from './notifications.handlers';
+import { NOTIFICATION_HANDLERS } from './handlers';
 import { NotificationsService } from './notifications.service';
 import { NOTIFICATIONS_SETTINGS, type NotificationsSettings } from './settings';
 
@@ -23,7 +23,7 @@ export class NotificationsModule {
         }),
         PlatformModule,
       ],
-      controllers: [NotificationsController, CustomerNotifier],
+      controllers: [NotificationsController, ...NOTIFICATION_HANDLERS],
       providers: [{ provide: NOTIFICATIONS_SETTINGS, useValue: settings }, NotificationsService, NotificationStream],
     };
   }

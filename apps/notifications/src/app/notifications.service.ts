@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { NotificationSent, type NotificationKind } from '@shop/contracts';
-import type { EventContext } from '@shop/messaging';
+import { Outbox } from '@shop/messaging';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { NotificationRow } from './notification';
@@ -10,9 +10,10 @@ export const CHANNEL = 'notifications';
 /** One notification per order and kind: the unique (order_id, type) decides, whatever the deliveries. */
 @Injectable()
 export class NotificationsService {
+  constructor(private readonly outbox: Outbox) {}
+
   async notify(
     tx: EntityManager,
-    ctx: EventContext,
     notification: { customerId: string; orderId: string; type: NotificationKind; message: string },
   ): Promise<void> {
     const [row] = (await tx.query(
@@ -23,7 +24,7 @@ export class NotificationsService {
     if (!row) return;
     // "Sending" is recording it: the stream's listeners on every replica hear of it once this commits.
     await tx.query(`SELECT pg_notify($1, $2)`, [CHANNEL, JSON.stringify(row)]);
-    await ctx.publish(
+    await this.outbox.publish(
       tx,
       NotificationSent.create({
         orderId: row.order_id,

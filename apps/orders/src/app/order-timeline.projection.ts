@@ -1,6 +1,7 @@
 import { Controller } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
 import { APP_NAMES, type CloudEvent } from '@shop/contracts';
-import { OnEvent } from '@shop/messaging';
+import { ConsumeEvent } from '@shop/messaging';
 import { toTimelineEntry } from './order-timeline';
 import { OrderTimelineService } from './order-timeline.service';
 
@@ -15,8 +16,10 @@ import { OrderTimelineService } from './order-timeline.service';
 export class OrderTimelineProjection {
   constructor(private readonly timeline: OrderTimelineService) {}
 
-  @OnEvent(APP_NAMES.map((exchange) => ({ exchange, routingKey: '#' })))
-  async handle(event: CloudEvent<unknown>): Promise<void> {
+  @ConsumeEvent(APP_NAMES.map((exchange) => ({ exchange, routingKey: '#' })), {
+    queue: 'orders.order-timeline-projection',
+  })
+  async handle(@Payload() event: CloudEvent<unknown>): Promise<void> {
     const entry = toTimelineEntry(event);
     // Every event of the contracts names its order; anything else is acknowledged and left out.
     if (!entry) return;

@@ -3,13 +3,12 @@ import { MessagingModule } from '@shop/messaging';
 import { brokerConnection, databaseConnection, databaseModule, PlatformModule } from '@shop/platform';
 import { Orders1732400000000 } from './migrations/1732400000000-orders';
 import { OrderTimeline1732500000000 } from './migrations/1732500000000-order-timeline';
-import { OrderTimelineProjection } from './order-timeline.projection';
 import { OrderTimelineService } from './order-timeline.service';
 import { OrderTimeouts } from './order-timeouts';
 import { OrdersController } from './orders.controller';
 import { OrdersMetrics } from './orders.metrics';
 import { OrdersService } from './orders.service';
-import { OrderSaga } from './saga.handlers';
+import { ORDER_HANDLERS } from './handlers';
 import { ORDERS_SETTINGS, type OrdersSettings } from './settings';
 
 @Module({})
@@ -25,7 +24,7 @@ export class OrdersModule {
         MessagingModule.forRoot({ app: 'orders', ...brokerConnection(settings) }),
         PlatformModule,
       ],
-      controllers: [OrdersController, OrderSaga, OrderTimelineProjection],
+      controllers: [OrdersController, ...ORDER_HANDLERS],
       providers: [
         { provide: ORDERS_SETTINGS, useValue: settings },
         OrdersService,

@@ -4,7 +4,7 @@ import { brokerConnection, databaseConnection, databaseModule, PlatformModule } 
 import { CardProvider } from './card-provider';
 import { Payments1732400000000 } from './migrations/1732400000000-payments';
 import { PaymentsController } from './payments.controller';
-import { PaymentSaga } from './payments.handlers';
+import { PAYMENT_HANDLERS } from './handlers';
 import { PaymentsService } from './payments.service';
 import { PAYMENTS_SETTINGS, type PaymentsSettings } from './settings';
 
@@ -19,7 +19,7 @@ export class PaymentsModule {
         MessagingModule.forRoot({ app: 'payments', ...brokerConnection(settings) }),
         PlatformModule,
       ],
-      controllers: [PaymentsController, PaymentSaga],
+      controllers: [PaymentsController, ...PAYMENT_HANDLERS],
       providers: [{ provide: PAYMENTS_SETTINGS, useValue: settings }, CardProvider, PaymentsService],
     };
   }

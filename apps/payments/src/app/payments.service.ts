@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PaymentCaptured, PaymentDeclined, PaymentRefunded } from '@shop/contracts';
-import type { EventContext } from '@shop/messaging';
+import { Outbox } from '@shop/messaging';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { CardProvider } from './card-provider';
@@ -25,7 +25,10 @@ interface PaymentRow {
  */
 @Injectable()
 export class PaymentsService {
-  constructor(private readonly provider: CardProvider) {}
+  constructor(
+    private readonly provider: CardProvider,
+    private readonly outbox: Outbox,
+  ) {}
 
   /** order.placed: remember how to charge it (an order cancelled before stays cancelled). */
   async remember(tx: EntityManager, orderId: string, customerId: string, token: string): Promise<void> {
@@ -37,7 +40,7 @@ export class PaymentsService {
   }
 
   /** inventory.reserved: capture the priced total, or record the decline. */
-  async capture(tx: EntityManager, ctx: EventContext, orderId: string, total: number): Promise<void> {
+  async capture(tx: EntityManager, orderId: string, total: number): Promise<void> {
     const order = await lockOrder(tx, orderId);
     // inventory.reserved can overtake order.placed (another exchange, another queue): retry until it arrives.
     if (!order || order.payment_token === null) {
@@ -51,16 +54,19 @@ export class PaymentsService {
     if (outcome.approved) {
       await insertPayment(tx, paymentId, orderId, total, 'CAPTURED', null, outcome.reference);
       await setOrderStatus(tx, orderId, 'CHARGED');
-      await ctx.publish(tx, PaymentCaptured.create({ orderId, paymentId, amount: total, currency: 'USD' }));
+      await this.outbox.publish(tx, PaymentCaptured.create({ orderId, paymentId, amount: total, currency: 'USD' }));
     } else {
       await insertPayment(tx, paymentId, orderId, total, 'DECLINED', outcome.reason, null);
       await setOrderStatus(tx, orderId, 'DECLINED');
-      await ctx.publish(tx, PaymentDeclined.create({ orderId, paymentId, amount: total, reason: outcome.reason }));
+      await this.outbox.publish(
+        tx,
+        PaymentDeclined.create({ orderId, paymentId, amount: total, reason: outcome.reason }),
+      );
     }
   }
 
   /** order.cancelled: refund what was captured; an order not charged yet never will be. */
-  async cancel(tx: EntityManager, ctx: EventContext, orderId: string, customerId: string): Promise<void> {
+  async cancel(tx: EntityManager, orderId: string, customerId: string): Promise<void> {
     const tombstone = (await tx.query(
       `INSERT INTO payment_orders (order_id, customer_id, status) VALUES ($1, $2, 'CANCELLED')
        ON CONFLICT (order_id) DO NOTHING RETURNING order_id`,
@@ -75,14 +81,14 @@ export class PaymentsService {
         orderId,
       ])) as PaymentRow[];
       if (!payment || payment.status !== 'CAPTURED') return;
-      await this.refund(tx, ctx, orderId, customerId, payment.id, Number(payment.amount));
+      await this.refund(tx, orderId, customerId, payment.id, Number(payment.amount));
     } else if (order.status === 'AWAITING') {
       // A charge attempt whose answer was lost may have gone through: ask the provider, refund if so.
       const charged = await this.provider.findApprovedCharge(chargeKey(orderId));
       if (charged) {
         const paymentId = randomUUID();
         await insertPayment(tx, paymentId, orderId, charged.amount, 'CAPTURED', null, charged.reference);
-        await this.refund(tx, ctx, orderId, customerId, paymentId, charged.amount);
+        await this.refund(tx, orderId, customerId, paymentId, charged.amount);
       }
     }
     await setOrderStatus(tx, orderId, 'CANCELLED');
@@ -90,7 +96,6 @@ export class PaymentsService {
 
   private async refund(
     tx: EntityManager,
-    ctx: EventContext,
     orderId: string,
     customerId: string,
     paymentId: string,
@@ -98,7 +103,7 @@ export class PaymentsService {
   ): Promise<void> {
     await this.provider.refund(`refund:${orderId}`, amount);
     await tx.query(`UPDATE payments SET status = 'REFUNDED', updated_at = now() WHERE id = $1`, [paymentId]);
-    await ctx.publish(tx, PaymentRefunded.create({ orderId, paymentId, customerId, amount, currency: 'USD' }));
+    await this.outbox.publish(tx, PaymentRefunded.create({ orderId, paymentId, customerId, amount, currency: 'USD' }));
   }
 }
 

@@ -1,10 +1,11 @@
 import { DynamicModule, Module, type ModuleMetadata, type Provider } from '@nestjs/common';
-import { DiscoveryModule } from '@nestjs/core';
 import { MESSAGING_OPTIONS } from './messaging.constants';
 import type { MessagingOptions } from './messaging.options';
 import { MessagingService } from './messaging.service';
 import { MessagingMetrics } from './metrics/messaging-metrics';
 import { Outbox } from './outbox/outbox';
+import { EventsClient } from './transport/events-client';
+import { EventTransport } from './transport/event-transport';
 
 export interface MessagingModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
   inject?: unknown[];
@@ -13,7 +14,10 @@ export interface MessagingModuleAsyncOptions extends Pick<ModuleMetadata, 'impor
 
 /**
  * RabbitMQ messaging for a Nest app: `MessagingModule.forRoot({ app: 'inventory', url })` next to
- * TypeOrmModule. Handlers are `@OnEvent` methods; commands publish with `Outbox.publish(tx, event)`.
+ * TypeOrmModule. Handlers are `@ConsumeEvent` methods of controllers, served by the `EventTransport`
+ * microservice (`app.connectMicroservice({ strategy: app.get(EventTransport) })`); events are
+ * published with `Outbox.publish(tx, event)` in the transaction of the change that causes them, or
+ * with `EventsClient.emit` where there is no such transaction.
  */
 @Module({})
 export class MessagingModule {
@@ -32,10 +36,16 @@ export class MessagingModule {
     return {
       module: MessagingModule,
       global: true,
-      imports: [DiscoveryModule, ...(imports ?? [])],
+      imports: imports ?? [],
       providers: [
         ...optionsProviders,
         MessagingService,
+        EventTransport,
+        {
+          provide: EventsClient,
+          useFactory: (messaging: MessagingService) => new EventsClient(messaging.outbox, messaging.registry),
+          inject: [MessagingService],
+        },
         { provide: Outbox, useFactory: (messaging: MessagingService) => messaging.outbox, inject: [MessagingService] },
         {
           provide: MessagingMetrics,
@@ -43,7 +53,7 @@ export class MessagingModule {
           inject: [MessagingService],
         },
       ],
-      exports: [MessagingService, Outbox, MessagingMetrics],
+      exports: [MessagingService, EventTransport, EventsClient, Outbox, MessagingMetrics],
     };
   }
 }

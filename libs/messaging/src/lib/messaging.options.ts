@@ -10,9 +10,8 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
+/** How one consumer takes its deliveries (`@ConsumeEvent` options, or the app's defaults). */
 export interface ConsumerOptions {
-  /** Queue name; defaults to `<app>.<handler-class-in-kebab-case>`. */
-  queue?: string;
   /** Unacknowledged deliveries the broker may push to this consumer. */
   prefetch?: number;
   /** Handlers of this consumer running at once (<= prefetch). */
@@ -41,8 +40,8 @@ export interface MessagingOptions {
   url: string;
   /** Certificates for an amqps:// `url`; without them amqps:// trusts Node's bundled CAs. */
   tls?: MessagingTlsOptions;
-  /** Defaults for every consumer of the app, each overridable on its `@OnEvent`. */
-  consumerDefaults?: Omit<ConsumerOptions, 'queue'>;
+  /** Defaults for every consumer of the app, each overridable on its `@ConsumeEvent`. */
+  consumerDefaults?: ConsumerOptions;
   /** Quorum queue `x-delivery-limit`: redeliveries (crashes, lost channels) before the broker dead-letters. */
   deliveryLimit?: number;
   outbox?: {

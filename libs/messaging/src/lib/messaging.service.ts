@@ -1,21 +1,30 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
-import { connect, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
+import { connect, type Channel, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
 import { DataSource } from 'typeorm';
 import { EVENTS, topicMatches, type EventRegistry } from '@shop/contracts';
 import { ConfirmPublisher } from './broker/confirm-publisher';
 import { pruneInbox } from './consume/inbox';
-import { QueueConsumer, type ConsumerSpec, type ProducerAuthentication } from './consume/queue-consumer';
+import {
+  QueueConsumer,
+  type ConsumerSpec,
+  type EventHandler,
+  type ProducerAuthentication,
+} from './consume/queue-consumer';
 import { retryDelays } from './consume/retry-policy';
 import { MESSAGING_OPTIONS } from './messaging.constants';
 import { MessagingMetrics } from './metrics/messaging-metrics';
 import { resolveOptions, type MessagingOptions, type ResolvedOptions } from './messaging.options';
-import { ON_EVENT, type OnEventMetadata } from './on-event.decorator';
 import { Outbox } from './outbox/outbox';
 import { OutboxRelay } from './outbox/outbox-relay';
 import { brokerUser, brokerUserPrefix } from './topology/broker-access';
 import { declareTopology, Topology, type Binding } from './topology/topology';
+import type { ConsumerDeclaration } from './transport/consume-event.decorator';
+
+/** A handler as the transport hands it over: what `@ConsumeEvent` declared, and Nest's pipeline to call. */
+export interface ConsumerHandler {
+  declaration: ConsumerDeclaration;
+  handle: EventHandler;
+}
 
 export interface MessagingStatus {
   /** Connected with topology declared, publisher and consumers running. */
@@ -29,15 +38,16 @@ export interface MessagingStatus {
 }
 
 /**
- * The runtime: finds the @OnEvent handlers, connects (with amqplib's recovery: exponential backoff and
- * jitter), declares the topology, runs the publisher, the consumers and the outbox relay, and shuts
- * them down in order on SIGTERM.
+ * The runtime: connects (with amqplib's recovery: exponential backoff and jitter), declares the
+ * topology, runs the publisher, the outbox relay and the consumers of the handlers EventTransport
+ * hands over, and shuts them down in order on SIGTERM.
  */
 @Injectable()
 export class MessagingService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Messaging');
   private readonly options: ResolvedOptions;
-  private readonly registry: EventRegistry;
+  /** The events this app knows (its contracts). */
+  readonly registry: EventRegistry;
   private readonly publisher: ConfirmPublisher;
   /** The broker user this app connects as; every publish carries it as `user-id`. */
   private readonly user: string;
@@ -54,12 +64,12 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
   private lastError?: string;
   private connects = 0;
   private pruneTimer?: NodeJS.Timeout;
+  /** The current connection's setup, while it runs: consumers added meanwhile wait for it. */
+  private settingUp?: Promise<void>;
 
   constructor(
     @Inject(MESSAGING_OPTIONS) options: MessagingOptions,
     private readonly dataSource: DataSource,
-    private readonly discovery: DiscoveryService,
-    private readonly scanner: MetadataScanner,
   ) {
     this.options = resolveOptions(options);
     this.registry = options.registry ?? EVENTS;
@@ -94,8 +104,19 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
     );
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    this.consumers = this.discoverConsumers().map(
+  /**
+   * Gives each handler its queue and a consumer (EventTransport calls this when Nest starts the
+   * microservice). Refuses a handler whose queue is not the app's or is taken, or whose events'
+   * contracts do not list the app as a consumer: the broker's permissions would refuse it later.
+   * Resolves once the consumers run, or at once when the broker is not reachable yet (they start
+   * when it is).
+   */
+  async consume(handlers: ConsumerHandler[]): Promise<void> {
+    const specs = handlers.map((handler) => this.toSpec(handler));
+    const queues = [...this.consumers.map((c) => c.spec.queue), ...specs.map((s) => s.queue)];
+    const taken = queues.find((queue, i) => queues.indexOf(queue) !== i);
+    if (taken) throw new Error(`two handlers claim the queue "${taken}": one handler per queue`);
+    const added = specs.map(
       (spec) =>
         new QueueConsumer(
           spec,
@@ -108,12 +129,21 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
           this.producers,
         ),
     );
-    if (!this.producers && this.consumers.length > 0) {
+    this.consumers.push(...added);
+    if (!this.producers && added.length > 0) {
       this.logger.warn(
         `connecting as "${this.user}", not as a user of its own ("${this.options.app}" or "<prefix>${this.options.app}"): ` +
           'the events it consumes are not checked for their producer (README, Security)',
       );
     }
+    // Connected already: declare and start them on this connection (a setup under way, which may
+    // not have seen them, is waited for first). Otherwise the connection's setup starts them.
+    await this.settingUp?.catch(() => undefined);
+    const model = this.model;
+    if (model && added.length > 0) await this.startConsumers(model, added);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
     this.relay.start();
     this.pruneTimer = setInterval(
       () => void pruneInbox(this.dataSource, this.options.inbox.retentionMs).catch(() => undefined),
@@ -135,7 +165,7 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
         maxDelay: this.options.reconnect.maxDelayMs,
         maxRetries: Infinity,
         waitForConnect: false,
-        setup: (model: ChannelModel) => this.setup(model),
+        setup: (model: ChannelModel) => (this.settingUp = this.setup(model)),
       },
     });
     this.connection.on('connect', () => {
@@ -206,15 +236,7 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
     model.on('error', (err: Error) => (this.lastError = err.message));
     const channel = await model.createChannel();
     try {
-      const delays = [...new Set(this.consumers.flatMap((c) => retryDelays(c.spec.retry)))];
-      await declareTopology(
-        channel,
-        () => model.createChannel(),
-        this.options.app,
-        this.consumers.map(({ spec }) => ({ queue: spec.queue, bindings: spec.bindings })),
-        delays,
-        this.options.deliveryLimit,
-      );
+      await this.declare(channel, model, this.consumers);
     } finally {
       await channel.close().catch(() => undefined);
     }
@@ -226,6 +248,30 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
     this.publisher.attach(publisherChannel);
     if (!this.stopping) for (const consumer of this.consumers) await consumer.start(model);
     this.model = model;
+  }
+
+  /** Declares the queues of consumers added to a live connection, then starts them. */
+  private async startConsumers(model: ChannelModel, consumers: QueueConsumer[]): Promise<void> {
+    const channel = await model.createChannel();
+    try {
+      await this.declare(channel, model, consumers);
+    } finally {
+      await channel.close().catch(() => undefined);
+    }
+    if (!this.stopping) for (const consumer of consumers) await consumer.start(model);
+    this.logger.log(`consuming ${consumers.length} more queue(s)`);
+  }
+
+  private declare(channel: Channel, model: ChannelModel, consumers: QueueConsumer[]): Promise<void> {
+    const delays = [...new Set(consumers.flatMap((c) => retryDelays(c.spec.retry)))];
+    return declareTopology(
+      channel,
+      () => model.createChannel(),
+      this.options.app,
+      consumers.map(({ spec }) => ({ queue: spec.queue, bindings: spec.bindings })),
+      delays,
+      this.options.deliveryLimit,
+    );
   }
 
   private onDisconnect(err: Error): void {
@@ -243,31 +289,6 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
     this.logger.warn(`${err.message}; reconnecting`);
     this.model = undefined;
     void model.close().catch(() => undefined);
-  }
-
-  private discoverConsumers(): ConsumerSpec[] {
-    const wrappers: InstanceWrapper[] = [...this.discovery.getControllers(), ...this.discovery.getProviders()];
-    const specs: ConsumerSpec[] = [];
-    const seen = new Set<object>();
-    for (const wrapper of wrappers) {
-      const instance = wrapper.instance as Record<string, unknown> | undefined;
-      if (!instance || typeof instance !== 'object' || seen.has(instance)) continue;
-      seen.add(instance);
-      const prototype = Object.getPrototypeOf(instance) as object;
-      const methods = this.scanner.getAllMethodNames(prototype);
-      for (const method of methods) {
-        const fn = instance[method];
-        const metadata: OnEventMetadata | undefined =
-          typeof fn === 'function' ? Reflect.getMetadata(ON_EVENT, fn) : undefined;
-        if (!metadata) continue;
-        specs.push(this.toSpec(instance, method, metadata, methods.length > 1));
-      }
-    }
-    for (const spec of specs) this.checkAgainstContracts(spec);
-    const names = specs.map((s) => s.queue);
-    const duplicate = names.find((n, i) => names.indexOf(n) !== i);
-    if (duplicate) throw new Error(`two @OnEvent handlers share the queue "${duplicate}"`);
-    return specs;
   }
 
   /**
@@ -288,16 +309,11 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
     }
   }
 
-  private toSpec(
-    instance: Record<string, unknown>,
-    method: string,
-    metadata: OnEventMetadata,
-    many: boolean,
-  ): ConsumerSpec {
-    const className = instance.constructor.name;
+  private toSpec({ declaration, handle }: ConsumerHandler): ConsumerSpec {
+    const { subscriptions, options, handlerName } = declaration;
     const bindings: Binding[] = [];
     const accepted = new Set<string>();
-    for (const subscription of metadata.subscriptions) {
+    for (const subscription of subscriptions) {
       if ('type' in subscription) {
         bindings.push({ exchange: subscription.producer, routingKey: subscription.type });
         accepted.add(subscription.type);
@@ -311,29 +327,20 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
       }
     }
     const defaults = this.options.consumerDefaults;
-    const prefetch = metadata.options.prefetch ?? defaults.prefetch;
-    const handlerName = `${className}.${method}`;
-    return {
-      queue:
-        metadata.options.queue ??
-        `${this.options.app}.${kebab(className)}${many && method !== 'handle' ? `.${kebab(method)}` : ''}`,
+    const prefetch = options.prefetch ?? defaults.prefetch;
+    const spec: ConsumerSpec = {
+      queue: options.queue,
       bindings,
       acceptedTypes: accepted,
-      handler: (event, ctx) => (instance[method] as (...args: unknown[]) => unknown).call(instance, event, ctx),
+      handler: handle,
       handlerName,
       prefetch,
-      concurrency: Math.min(metadata.options.concurrency ?? defaults.concurrency, prefetch),
-      retry: { ...defaults.retry, ...metadata.options.retry },
+      concurrency: Math.min(options.concurrency ?? defaults.concurrency, prefetch),
+      retry: { ...defaults.retry, ...options.retry },
     };
+    this.checkAgainstContracts(spec);
+    return spec;
   }
-}
-
-function kebab(name: string): string {
-  return name
-    .replace(/(Handler|Controller|Consumer)$/, '')
-    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
-    .replace(/([A-Z])([A-Z][a-z])/g, '$1-$2')
-    .toLowerCase();
 }
 
 /** The user amqplib authenticates as: the URL's, or its default, guest. */

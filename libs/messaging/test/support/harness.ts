@@ -1,21 +1,32 @@
 import 'reflect-metadata';
-import { Logger, type Type } from '@nestjs/common';
+import { Logger, type INestApplication, type Type } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { connect, type Channel, type ChannelModel, type GetMessage } from 'amqplib';
 import { DataSource } from 'typeorm';
 import type { AppName } from '@shop/contracts';
-import { MessagingModule, MessagingService, messagingMigrations, Outbox, type MessagingOptions } from '../../src';
+import {
+  EventTransport,
+  MessagingModule,
+  MessagingService,
+  messagingMigrations,
+  Outbox,
+  type MessagingOptions,
+} from '../../src';
 
 export interface RunningApp {
   module: TestingModule;
+  app: INestApplication;
   messaging: MessagingService;
   outbox: Outbox;
   dataSource: DataSource;
   close(): Promise<void>;
 }
 
-/** A Nest app with TypeORM and the messaging library, as the services run it, against the test's own vhost and database. */
+/**
+ * A Nest app with TypeORM and the messaging library, as the services run it (the handlers a
+ * microservice on EventTransport), against the test's own vhost and database. No HTTP listener.
+ */
 export async function startApp(options: {
   app: AppName;
   brokerUrl: string;
@@ -41,15 +52,19 @@ export async function startApp(options: {
     controllers: options.handlers ?? [],
     providers: (options.providers ?? []) as never[],
   }).compile();
-  await module.init();
+  const app = module.createNestApplication({ logger: false });
+  app.connectMicroservice({ strategy: app.get(EventTransport) });
+  await app.startAllMicroservices();
+  await app.init();
   const messaging = module.get(MessagingService);
   if (options.waitForConnection !== false) await messaging.whenConnected();
   return {
     module,
+    app,
     messaging,
     outbox: module.get(Outbox),
     dataSource: module.get(DataSource),
-    close: () => module.close(),
+    close: () => app.close(),
   };
 }
 

@@ -1,6 +1,7 @@
 import { Controller, Injectable } from '@nestjs/common';
+import { Ctx, Payload } from '@nestjs/microservices';
 import { InventoryReserved, OrderPlaced } from '@shop/contracts';
-import { OnEvent, type EventContext, type EventOf } from '../../src';
+import { ConsumeEvent, EventContext, Outbox, type EventOf } from '../../src';
 import { startApp, type RunningApp } from './harness';
 
 export interface Call {
@@ -26,15 +27,20 @@ export class Probe {
   }
 }
 
+export const STOCK_QUEUE = 'inventory.reserve-stock-on-order-placed';
+
 export const STOCK_HANDLER_RETRY = { maxAttempts: 4, initialDelayMs: 200, factor: 2, maxDelayMs: 5000 };
 
 /** A business handler as the apps write them: one transaction with its effect and the event it publishes. */
 @Controller()
 export class ReserveStockOnOrderPlaced {
-  constructor(private readonly probe: Probe) {}
+  constructor(
+    private readonly probe: Probe,
+    private readonly outbox: Outbox,
+  ) {}
 
-  @OnEvent(OrderPlaced, { retry: STOCK_HANDLER_RETRY, prefetch: 20, concurrency: 10 })
-  async handle(event: EventOf<typeof OrderPlaced>, ctx: EventContext): Promise<void> {
+  @ConsumeEvent(OrderPlaced, { queue: STOCK_QUEUE, retry: STOCK_HANDLER_RETRY, prefetch: 20, concurrency: 10 })
+  async handle(@Payload() event: EventOf<typeof OrderPlaced>, @Ctx() ctx: EventContext): Promise<void> {
     const call: Call = { messageId: ctx.messageId, attempt: ctx.attempt, at: Date.now(), event };
     this.probe.calls.push(call);
     await ctx.transaction(async (tx) => {
@@ -45,7 +51,7 @@ export class ReserveStockOnOrderPlaced {
       await this.probe.hold(call);
       const failure = this.probe.failWith(call);
       if (failure) throw failure;
-      await ctx.publish(
+      await this.outbox.publish(
         tx,
         InventoryReserved.create({
           orderId: event.data.orderId,
@@ -61,7 +67,6 @@ export class ReserveStockOnOrderPlaced {
 export const RESERVATIONS_TABLE = `CREATE TABLE IF NOT EXISTS test_reservations (
   order_id uuid NOT NULL, message_id text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`;
 
-export const STOCK_QUEUE = 'inventory.reserve-stock-on-order-placed';
 
 /** An inventory app running ReserveStockOnOrderPlaced on its table: what the consumer tests drive. */
 export interface StockApp extends RunningApp {

@@ -29,3 +29,12 @@ export type DeadLetterReason =
   | 'retries-exhausted'
   /** Its `user-id` is not the broker user of the event type's owner (or missing). */
   | 'unauthenticated-producer';
+
+/**
+ * Thrown (or mapped to by an exception filter) when the event should be tried again after the
+ * consumer's backoff: it spends an attempt, and the last attempt dead-letters it. Any error the
+ * library does not know means the same; this one says so explicitly.
+ */
+export class RetryableError extends Error {
+  override readonly name = 'RetryableError';
+}

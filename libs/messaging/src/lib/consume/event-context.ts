@@ -1,39 +1,42 @@
+import { BaseRpcContext } from '@nestjs/microservices';
+import type { ConsumeMessage } from 'amqplib';
 import type { EntityManager } from 'typeorm';
-import type { CloudEvent } from '@shop/contracts';
 import type { Outbox } from '../outbox/outbox';
 import { DuplicateDeliveryError } from './errors';
 import { recordInInbox } from './inbox';
 
-/** What a handler gets beside the event: its transaction (with the inbox) and the outbox. */
-export interface EventContext {
-  /** Id of the message (the CloudEvent id), the same on every redelivery. */
-  readonly messageId: string;
-  /** 1 on the first delivery, then 2, 3, ... on retries. */
-  readonly attempt: number;
-  /** Schema version the producer sent; the event itself is always upcast to the latest. */
-  readonly receivedVersion: number;
-  readonly queue: string;
+/**
+ * What a handler gets beside the event (`@Ctx()`): the delivery's identity and its transaction with
+ * the inbox. Events it causes are published with `Outbox.publish(tx, event)` inside that transaction,
+ * like any other command's: they are stamped as caused by, and in the trace of, the event handled.
+ */
+export class EventContext extends BaseRpcContext<[ConsumeMessage]> {
+  private transacted = false;
+
+  constructor(
+    message: ConsumeMessage,
+    /** Id of the message (the CloudEvent id), the same on every redelivery. */
+    readonly messageId: string,
+    /** 1 on the first delivery, then 2, 3, ... on retries. */
+    readonly attempt: number,
+    /** Schema version the producer sent; the event itself is always upcast to the latest. */
+    readonly receivedVersion: number,
+    readonly queue: string,
+    private readonly outbox: Pick<Outbox, 'transaction'>,
+  ) {
+    super([message]);
+  }
+
+  /** The AMQP delivery as it arrived (headers, redelivered flag, ...). */
+  getMessage(): ConsumeMessage {
+    return this.args[0];
+  }
+
   /**
    * Runs `work` in one database transaction together with the inbox row of this message and the
    * events it publishes: all commit, or none. When this consumer already applied the message,
    * `work` does not run and the delivery is acknowledged as a duplicate. Once per delivery.
    */
-  transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T>;
-  /** Adds an event to the outbox of `tx` (caused by, and in the trace of, the event being handled). */
-  publish(tx: EntityManager, event: CloudEvent): Promise<void>;
-}
-
-export class DeliveryContext implements EventContext {
-  private transacted = false;
-
-  constructor(
-    readonly messageId: string,
-    readonly attempt: number,
-    readonly receivedVersion: number,
-    readonly queue: string,
-    private readonly outbox: Outbox,
-  ) {}
-
   transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
     if (this.transacted) throw new Error('EventContext.transaction may run once per delivery');
     this.transacted = true;
@@ -43,9 +46,5 @@ export class DeliveryContext implements EventContext {
       }
       return work(tx);
     });
-  }
-
-  publish(tx: EntityManager, event: CloudEvent): Promise<void> {
-    return this.outbox.publish(tx, event);
   }
 }

@@ -1,5 +1,7 @@
-import { Logger } from '@nestjs/common';
+import { HttpException, Logger } from '@nestjs/common';
+import { RpcException } from '@nestjs/microservices';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import { isObservable, lastValueFrom } from 'rxjs';
 import {
   ContractError,
   decodeEvent,
@@ -18,9 +20,10 @@ import { isPromiseLike } from '../tracing/otel';
 import { inProcessSpan } from './process-span';
 import { unavailableDependency } from '../dependency-errors';
 import { DeadLetterReason, DuplicateDeliveryError, NonRetryableError } from './errors';
-import { DeliveryContext, type EventContext } from './event-context';
+import { EventContext } from './event-context';
 import { retryDelayMs } from './retry-policy';
 
+/** Settles when the event is handled: a value, a promise, or (from Nest's pipeline) an Observable. */
 export type EventHandler = (event: CloudEvent<unknown>, ctx: EventContext) => Promise<unknown> | unknown;
 
 export interface ConsumerSpec {
@@ -321,7 +324,7 @@ export class QueueConsumer {
     }
 
     const attempt = attemptOf(message);
-    const ctx = new DeliveryContext(event.id, attempt, receivedVersion, this.spec.queue, this.outbox);
+    const ctx = new EventContext(message, event.id, attempt, receivedVersion, this.spec.queue, this.outbox);
     const traceparent = parseTraceparent(String(message.properties.headers?.['traceparent'] ?? ''))
       ? String(message.properties.headers?.['traceparent'])
       : event.traceparent;
@@ -338,10 +341,14 @@ export class QueueConsumer {
     } catch (err) {
       return this.failed(message, attempt, err);
     }
-    if (!isPromiseLike(result)) return ACK;
+    if (isObservable(result)) result = lastValueFrom(result, { defaultValue: undefined });
+    else if (!isPromiseLike(result)) return ACK;
+    const failed = (err: unknown) => this.failed(message, attempt, err);
     return Promise.resolve(result).then(
-      () => ACK,
-      (err: unknown) => this.failed(message, attempt, err),
+      // Nest's pipeline resolves to the handler's value, or to an Observable when an interceptor is
+      // on it or an exception filter answered: that settles the delivery when it completes or errors.
+      (value) => (isObservable(value) ? lastValueFrom(value, { defaultValue: undefined }).then(acked, failed) : ACK),
+      failed,
     );
   }
 
@@ -359,11 +366,18 @@ export class QueueConsumer {
   }
 
   private failed(message: ConsumeMessage, attempt: number, err: unknown): Outcome {
-    const error = err instanceof Error ? err : new Error(String(err));
+    const error = asError(err);
     if (error instanceof DuplicateDeliveryError) {
       return { kind: 'ack', duplicate: true };
     }
-    if (error instanceof NonRetryableError) return { kind: 'dead-letter', reason: 'rejected', error };
+    // A refusal: the handler's (NonRetryableError), a guard's (Nest throws an RpcException when one
+    // says no) or a pipe's (a 4xx HttpException, e.g. a ValidationPipe): retrying cannot help.
+    if (error instanceof NonRetryableError || error instanceof RpcException) {
+      return { kind: 'dead-letter', reason: 'rejected', error };
+    }
+    if (error instanceof HttpException && error.getStatus() < 500) {
+      return { kind: 'dead-letter', reason: 'rejected', error };
+    }
     const outage = unavailableDependency(err);
     if (outage && this.spec.retry.maxAttempts > 1) return { kind: 'retry', attempt, error, outage };
     if (attempt >= this.spec.retry.maxAttempts) return { kind: 'dead-letter', reason: 'retries-exhausted', error };
@@ -372,6 +386,19 @@ export class QueueConsumer {
 }
 
 const ACK: Outcome = Object.freeze({ kind: 'ack' });
+const acked = (): Outcome => ACK;
+
+/** An Error for whatever was thrown; an RpcException keeps its own, with the message of its error. */
+function asError(err: unknown): Error {
+  if (err instanceof RpcException) {
+    const inner = err.getError();
+    if (typeof inner === 'object' && inner !== null && 'message' in inner) err.message = String(inner.message);
+    return err;
+  }
+  if (err instanceof Error) return err;
+  if (typeof err === 'object' && err !== null && 'message' in err) return new Error(String(err.message));
+  return new Error(String(err));
+}
 
 /** What is known of a delivery while it is handled, for its log line and metrics. */
 interface Seen {

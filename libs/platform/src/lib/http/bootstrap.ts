@@ -13,6 +13,7 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swag
 import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { Logger as PinoLogger, LoggerModule } from 'nestjs-pino';
+import { EventTransport } from '@shop/messaging';
 import type { z } from 'zod';
 import { checkBrokerSettings } from '../broker-connection';
 import type { BrokerSettings } from '../broker-settings';
@@ -107,6 +108,10 @@ export async function runApp<S extends z.ZodRawShape>(definition: AppDefinition<
   configureHttp(app);
   setUpOpenApi(app, definition, auth !== undefined);
   app.enableShutdownHooks();
+  // The event handlers (@ConsumeEvent) are a Nest microservice on the messaging library's transport,
+  // beside the HTTP API: it starts their consumers as soon as the broker is reachable.
+  app.connectMicroservice({ strategy: app.get(EventTransport) });
+  await app.startAllMicroservices();
   await app.listen(settings.PORT);
   logger.log(`listening on port ${settings.PORT}`);
   return app;
