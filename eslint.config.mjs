@@ -24,15 +24,25 @@ export default [
               onlyDependOnLibsWithTags: [],
               bannedExternalImports: ['@nestjs/*', 'typeorm', 'amqplib', 'pg', 'rxjs', 'express'],
             },
-            { sourceTag: 'scope:messaging', onlyDependOnLibsWithTags: ['scope:contracts', 'scope:testing'] },
+            { sourceTag: 'scope:tracing', onlyDependOnLibsWithTags: ['scope:contracts'] },
+            {
+              sourceTag: 'scope:messaging',
+              onlyDependOnLibsWithTags: ['scope:contracts', 'scope:tracing', 'scope:testing'],
+            },
             {
               sourceTag: 'scope:platform',
-              onlyDependOnLibsWithTags: ['scope:contracts', 'scope:messaging', 'scope:testing'],
+              onlyDependOnLibsWithTags: ['scope:contracts', 'scope:tracing', 'scope:messaging', 'scope:testing'],
             },
-            { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:contracts'] },
             {
               sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: ['scope:contracts', 'scope:messaging', 'scope:platform', 'scope:testing'],
+              onlyDependOnLibsWithTags: [
+                'scope:contracts',
+                'scope:tracing',
+                'scope:messaging',
+                'scope:platform',
+                'scope:testing',
+              ],
             },
             {
               sourceTag: 'scope:e2e',
@@ -40,6 +50,19 @@ export default [
             },
           ],
         },
+      ],
+    },
+  },
+  {
+    // The testing lib (private brokers and databases, test vhosts) is for tests: the projects above may
+    // depend on it for their tests, but no production source may import it.
+    // (apps/e2e, whose src/ is test support, turns it off in its own config)
+    files: ['**/src/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: '@shop/testing', message: 'production code may not depend on the testing lib' }] },
       ],
     },
   },

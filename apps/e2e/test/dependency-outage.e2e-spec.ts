@@ -1,11 +1,11 @@
 import {
+  brokerAdminFromEnv,
   startPrivateBroker,
   startPrivatePostgres,
   waitFor,
   type PrivateBroker,
   type PrivatePostgres,
 } from '@shop/testing';
-import { listQueues } from '../src/chaos/broker-tools';
 import {
   APPS,
   answerViolations,
@@ -237,8 +237,10 @@ describe('a dependency outage under load: 503 with Retry-After, never 500, and n
     const final = await mapLimit(orders, 8, (order) => client.waitForFinal(order.id, { timeoutMs: 90_000 }));
     expect(final.filter((order) => order.status !== 'CONFIRMED')).toEqual([]);
     await waitForInvariants(client, { orderIds: orders.map((o) => o.id), stocked: { [sku]: 1_000_000 } });
-    const queues = await listQueues(system.vhost, process.env['RABBITMQ_NODENAME']);
-    const deadLettered = Object.entries(queues).filter(([name, messages]) => name.endsWith('.dlq') && messages > 0);
+    const queues = await brokerAdminFromEnv().listQueues(system.vhost);
+    const deadLettered = queues
+      .filter((queue) => queue.name.endsWith('.dlq') && queue.messages > 0)
+      .map((queue) => [queue.name, queue.messages]);
     expect(deadLettered).toEqual([]);
     // the whole file: no 500 and no 503 without Retry-After, whatever was down
     expect(answerViolations(answers)).toEqual([]);

@@ -7,7 +7,7 @@ import {
   type CloudEvent,
   type EventDefinition,
 } from '@shop/contracts';
-import { waitFor } from '@shop/testing';
+import { brokerAdminFromEnv, waitFor } from '@shop/testing';
 import * as amqp from 'amqplib';
 import * as fc from 'fast-check';
 import {
@@ -26,7 +26,6 @@ import {
   DeadLetterHeaders,
   FUZZ_SEQ_HEADER,
   bodyFuzz,
-  connectionUsers,
   consumerQueuesOf,
   dataFuzz,
   decodeBody,
@@ -34,8 +33,6 @@ import {
   expectedOutcome,
   preview,
   propertiesFuzz,
-  queueBindings,
-  queueDepths,
   queuesReached,
   validFuzz,
   type ConsumerQueue,
@@ -103,6 +100,7 @@ describe(`event consumers fuzzed with random messages (fast-check seed ${SEED})`
   let poolOrderIds: string[];
   let poolCustomerIds: string[];
   const connections: amqp.ChannelModel[] = [];
+  const broker = brokerAdminFromEnv();
 
   const userOf = (app: AppName) => users[app];
   const connect = async (url: string) => {
@@ -117,7 +115,7 @@ describe(`event consumers fuzzed with random messages (fast-check seed ${SEED})`
     users = Object.fromEntries(
       APPS.map((app) => [app, decodeURIComponent(new URL(system.brokerUrlOf(app)).username)]),
     ) as Record<AppName, string>;
-    queues = consumerQueuesOf(await queueBindings(system.vhost));
+    queues = consumerQueuesOf(await broker.listBindings(system.vhost));
 
     // One order through the saga, CONFIRMED, sold and notified: the fuzz talks about it too.
     const client = system.client;
@@ -153,7 +151,7 @@ describe(`event consumers fuzzed with random messages (fast-check seed ${SEED})`
     // Before this file opens any connection of its own: every one on the vhost is an app's.
     const seen = await waitFor(
       async () => {
-        const open = await connectionUsers(system.vhost);
+        const open = (await broker.listConnections(system.vhost)).map((connection) => connection.user);
         return appUsers.every((user) => open.includes(user)) ? open : undefined;
       },
       { timeoutMs: 20_000, intervalMs: 500, description: `connections of ${appUsers.join(', ')}` },
@@ -162,7 +160,7 @@ describe(`event consumers fuzzed with random messages (fast-check seed ${SEED})`
   });
 
   it("binds every event type to queues of exactly its contract's consumers, each with a dead-letter queue", async () => {
-    const names = new Set((await queueDepths(system.vhost)).map((q) => q.name));
+    const names = new Set((await broker.listQueues(system.vhost)).map((q) => q.name));
     for (const event of EVENTS.all) {
       const apps = [...new Set(queuesReached(queues, event.producer, event.type).map((q) => q.app))].sort();
       expect({ type: event.type, apps }).toEqual({ type: event.type, apps: [...event.consumers].sort() });
@@ -484,7 +482,7 @@ describe(`event consumers fuzzed with random messages (fast-check seed ${SEED})`
           await sleep(250);
           continue;
         }
-        const busy = (await queueDepths(system.vhost)).filter(
+        const busy = (await broker.listQueues(system.vhost)).filter(
           (q) => !q.name.endsWith('.dlq') && q.ready + q.unacked > 0,
         );
         if (busy.length) {

@@ -6,6 +6,7 @@ export * from './define-event';
 export * from './events';
 export * from './registry';
 export * from './routing';
+export * from './redact-url';
 export * from './decode-event';
 export * from './trace-context';
 export * from './asyncapi/generate-asyncapi';

@@ -28,8 +28,6 @@ export {
   type RabbitmqDefinitions,
   type TopicPermission,
 } from './lib/topology/broker-access';
-export { TraceContext, type TraceScope } from './lib/tracing/trace-context';
-export { traceparentOfActiveSpan } from './lib/tracing/otel';
 export { MessagingTables1732300000000, messagingMigrations } from './lib/migrations/1732300000000-messaging-tables';
 export { UnroutableError } from './lib/broker/confirm-publisher';
 

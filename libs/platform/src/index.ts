@@ -10,6 +10,7 @@ export {
   type DatabaseModuleOptions,
 } from './lib/database.module';
 export { runApp, BODY_LIMIT, type AppDefinition } from './lib/http/bootstrap';
+export { QueryParams } from './lib/http/input';
 export { PlatformModule } from './lib/platform.module';
 export { Metrics } from './lib/metrics/metrics';
 export {

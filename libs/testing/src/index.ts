@@ -1,6 +1,13 @@
 export { createTestDatabase, type TestDatabase } from './lib/test-database';
 export { createTestVhost, type CreateTestVhostOptions, type TestBroker } from './lib/test-vhost';
-export type { BrokerAdmin } from './lib/broker-admin';
+export {
+  brokerAdminFromEnv,
+  type BrokerAdmin,
+  type BrokerAdminFromEnvOptions,
+  type BrokerBinding,
+  type BrokerClientConnection,
+  type BrokerQueue,
+} from './lib/broker-admin';
 export { dockerAvailable, startPrivateBroker, type PrivateBroker } from './lib/private-broker';
 export { startPrivatePostgres, type PrivatePostgres } from './lib/private-postgres';
 export type { BrokerTlsOptions } from './lib/broker-tls';

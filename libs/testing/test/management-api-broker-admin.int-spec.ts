@@ -15,7 +15,7 @@ describe('createTestVhost administered through the management HTTP API', () => {
     node = await LocalRabbitmqNode.start({ label: 'management', plugins: ['rabbitmq_management'] });
     const admin = new ManagementApiBrokerAdmin(node.managementUrl as string);
     const brokerUrl = node.url;
-    return { brokerUrl, createTestVhost: (label) => createTestVhost(label, { brokerUrl, admin }) };
+    return { brokerUrl, admin, createTestVhost: (label) => createTestVhost(label, { brokerUrl, admin }) };
   });
 
   afterAll(async () => {

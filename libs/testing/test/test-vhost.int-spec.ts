@@ -1,11 +1,12 @@
 import { connect, type ChannelModel } from 'amqplib';
-import { createTestVhost, type TestBroker } from '../src';
+import { brokerAdminFromEnv, createTestVhost, type TestBroker } from '../src';
 import { describeTestVhostContract } from './support/test-vhost-contract';
 
 describe('createTestVhost (administered with rabbitmqctl, or the management API when RABBITMQ_MANAGEMENT_URL is set)', () => {
   describeTestVhostContract(() => ({
     brokerUrl: process.env['RABBITMQ_URL'] as string,
     createTestVhost: (label) => createTestVhost(label),
+    admin: brokerAdminFromEnv(),
   }));
 });
 

@@ -1,43 +1,7 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { promisify } from 'node:util';
 import * as amqp from 'amqplib';
 
-const run = promisify(execFile);
-
 export const APP_EXCHANGES = ['orders', 'inventory', 'payments', 'notifications'] as const;
-
-/** `rabbitmqctl list_queues` of one vhost: queue name → messages. */
-export async function listQueues(vhost: string, node?: string): Promise<Record<string, number>> {
-  // A broker in a container (testcontainers) is administered over its management API.
-  const managementUrl = process.env['RABBITMQ_MANAGEMENT_URL'];
-  if (managementUrl) return listQueuesOverHttp(managementUrl, vhost);
-  const args = [
-    ...(node ? ['-n', node] : []),
-    '-q',
-    'list_queues',
-    '-p',
-    vhost,
-    'name',
-    'messages',
-    '--formatter',
-    'json',
-  ];
-  const { stdout } = await run(process.env['RABBITMQCTL'] || 'rabbitmqctl', args, { timeout: 60_000 });
-  const rows = JSON.parse(stdout.trim() || '[]') as Array<{ name: string; messages: number }>;
-  return Object.fromEntries(rows.map((row) => [row.name, Number(row.messages)]));
-}
-
-async function listQueuesOverHttp(managementUrl: string, vhost: string): Promise<Record<string, number>> {
-  const url = new URL(managementUrl);
-  const authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
-  const response = await fetch(`${url.origin}/api/queues/${encodeURIComponent(vhost)}?columns=name,messages`, {
-    headers: { authorization },
-  });
-  if (!response.ok) throw new Error(`listing the queues of ${vhost} answered ${response.status}`);
-  const rows = (await response.json()) as Array<{ name: string; messages?: number }>;
-  return Object.fromEntries(rows.map((row) => [row.name, Number(row.messages ?? 0)]));
-}
 
 export interface DeadLetterQueue {
   queue: string;

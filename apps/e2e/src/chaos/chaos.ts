@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { startPrivateBroker, startPrivatePostgres, type PrivateBroker, type PrivatePostgres } from '@shop/testing';
+import {
+  brokerAdminFromEnv,
+  startPrivateBroker,
+  startPrivatePostgres,
+  type PrivateBroker,
+  type PrivatePostgres,
+} from '@shop/testing';
 import { Client } from 'pg';
 // The e2e project's support code, reused as it is (the same system, client and invariants as the e2e suites).
 import { startSystem } from '../support/system';
@@ -10,7 +16,6 @@ import { APPS, type AppName } from '../support/app-process';
 import {
   Duplicator,
   inspectDeadLetterQueues,
-  listQueues,
   publishPoison,
   type DeadLetterQueue,
   type PoisonMessage,
@@ -200,7 +205,8 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     }
     process.env['RABBITMQ_URL'] = rabbitmqUrl;
     process.env['DATABASE_URL'] = databaseUrl;
-    const nodeName = process.env['RABBITMQ_NODENAME'];
+    // The broker's node: the private one's when it was started above (its adminEnv names it).
+    const brokerAdmin = brokerAdminFromEnv({ node: process.env['RABBITMQ_NODENAME'] });
 
     log('starting the system (2 replicas of every app)...');
     const system = await startSystem({
@@ -625,8 +631,11 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     const dlqDeadline = Date.now() + 30_000;
     for (;;) {
       try {
-        const queues = await listQueues(system.vhost, nodeName);
-        deadLetterQueues = await inspectDeadLetterQueues(system.brokerUrl, Object.keys(queues));
+        const queues = await brokerAdmin.listQueues(system.vhost);
+        deadLetterQueues = await inspectDeadLetterQueues(
+          system.brokerUrl,
+          queues.map((queue) => queue.name),
+        );
       } catch (error) {
         log(`could not inspect the dead-letter queues: ${(error as Error).message}`);
       }

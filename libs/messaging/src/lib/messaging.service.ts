@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { connect, type Channel, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
 import { DataSource } from 'typeorm';
-import { EVENTS, topicMatches, type EventRegistry } from '@shop/contracts';
+import { EVENTS, redactUrl, topicMatches, type EventRegistry } from '@shop/contracts';
 import { ConfirmPublisher } from './broker/confirm-publisher';
 import { pruneInbox } from './consume/inbox';
 import {
@@ -172,13 +172,17 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
       this.connects += 1;
       if (this.connects > 1) this.metrics.reconnects.inc();
       this.lastError = undefined;
-      this.logger.log(`connected to ${redact(url)}; consuming ${this.consumers.length} queue(s)`);
+      this.logger.log(
+        `connected to ${redactUrl(url, { withoutParams: ['heartbeat'] })}; consuming ${this.consumers.length} queue(s)`,
+      );
       this.relay.kick();
     });
     this.connection.on('disconnect', (err: Error) => this.onDisconnect(err));
     this.connection.on('connect-failed', (err: Error) => {
       this.lastError = err.message;
-      this.logger.warn(`cannot reach the broker at ${redact(url)}: ${err.message}`);
+      this.logger.warn(
+        `cannot reach the broker at ${redactUrl(url, { withoutParams: ['heartbeat'] })}: ${err.message}`,
+      );
     });
     this.connection.on('blocked', (reason: string) => {
       this.blocked = true;
@@ -346,11 +350,4 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
 /** The user amqplib authenticates as: the URL's, or its default, guest. */
 function brokerUserOf(url: string): string {
   return decodeURIComponent(new URL(url).username) || 'guest';
-}
-
-function redact(url: URL): string {
-  const copy = new URL(url.toString());
-  if (copy.password) copy.password = '***';
-  copy.searchParams.delete('heartbeat');
-  return copy.toString();
 }

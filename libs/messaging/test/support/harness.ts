@@ -53,9 +53,14 @@ export async function startApp(options: {
     providers: (options.providers ?? []) as never[],
   }).compile();
   const app = module.createNestApplication({ logger: false });
-  app.connectMicroservice({ strategy: app.get(EventTransport) });
-  await app.startAllMicroservices();
-  await app.init();
+  try {
+    app.connectMicroservice({ strategy: app.get(EventTransport) });
+    await app.startAllMicroservices();
+    await app.init();
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   const messaging = module.get(MessagingService);
   if (options.waitForConnection !== false) await messaging.whenConnected();
   return {

@@ -67,7 +67,6 @@ export class ReserveStockOnOrderPlaced {
 export const RESERVATIONS_TABLE = `CREATE TABLE IF NOT EXISTS test_reservations (
   order_id uuid NOT NULL, message_id text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`;
 
-
 /** An inventory app running ReserveStockOnOrderPlaced on its table: what the consumer tests drive. */
 export interface StockApp extends RunningApp {
   probe: Probe;

@@ -1,5 +1,6 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { redactUrl } from '@shop/contracts';
 import type { MessagingTlsOptions } from '@shop/messaging';
 import type { BrokerSettings } from './broker-settings';
 import { SettingsError } from './settings';
@@ -29,7 +30,7 @@ export function brokerConnection(settings: BrokerSettings): BrokerConnection {
   const tlsSetting = TLS_FILES.find((name) => settings[name]);
   // Over amqp:// amqplib would silently ignore the certificates.
   if (tlsSetting && url.protocol !== 'amqps:') {
-    throw invalid('RABBITMQ_URL', `expected an amqps:// URL, as ${tlsSetting} is set`, redacted(url));
+    throw invalid('RABBITMQ_URL', `expected an amqps:// URL, as ${tlsSetting} is set`, redactUrl(url));
   }
   if (certFile && !keyFile) {
     throw invalid('RABBITMQ_TLS_KEY_FILE', 'expected the key of RABBITMQ_TLS_CERT_FILE');
@@ -59,7 +60,7 @@ export function brokerConnection(settings: BrokerSettings): BrokerConnection {
   const password = readFileSync(passwordFile, 'utf8').replace(/[\r\n]+$/, '');
   if (!password) throw invalid('RABBITMQ_PASSWORD_FILE', 'expected a password; the file is empty', passwordFile);
   if (!url.username) {
-    throw invalid('RABBITMQ_URL', 'expected a user name for RABBITMQ_PASSWORD_FILE', redacted(url));
+    throw invalid('RABBITMQ_URL', 'expected a user name for RABBITMQ_PASSWORD_FILE', redactUrl(url));
   }
   // Percent-encoded, as a password in a URL must be (the setter leaves "%" alone); amqplib decodes it.
   url.password = encodeURIComponent(password);
@@ -100,12 +101,6 @@ function privateKey(path: string, pem: string, passphrase: string | undefined): 
         )
       : invalid('RABBITMQ_TLS_KEY_FILE', 'expected a PEM private key', path);
   }
-}
-
-function redacted(url: URL): string {
-  const copy = new URL(url);
-  if (copy.password) copy.password = '***';
-  return copy.toString();
 }
 
 /** The one line of loadSettings: "Invalid setting NAME: what was expected (what was given)". */

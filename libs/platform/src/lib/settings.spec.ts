@@ -83,4 +83,9 @@ describe('loadSettings', () => {
       'Invalid setting DATABASE_URL: expected a URL starting with postgres:// or postgresql:// (got "mysql://user:***@db/x")',
     );
   });
+
+  it('shows a URL setting that is no URL at all as it was given, cut at 80 characters', () => {
+    const given = `no URL ${'x'.repeat(100)}`;
+    expect(() => loadSettings(shape, { DATABASE_URL: given })).toThrow(`(got "${given.slice(0, 80)}...")`);
+  });
 });

@@ -1,3 +1,4 @@
+import { redactUrl } from '@shop/contracts';
 import { z } from 'zod';
 import { brokerSettings } from './broker-settings';
 import { LOG_FORMATS } from './logging/logging';
@@ -32,19 +33,14 @@ export function loadSettings<S extends z.ZodRawShape>(shape: S, env: Env = proce
 
 /** What the error shows of a bad value: a URL without its password, a secret only by its length. */
 function shownValue(name: string, given: string): string {
-  if (name.endsWith('URL')) return JSON.stringify(redact(given));
+  if (name.endsWith('URL')) return JSON.stringify(redactUrl(given, { unparsable: shownText }));
   if (/PASSWORD|SECRET|TOKEN/.test(name)) return `${given.length} characters`;
   return JSON.stringify(given);
 }
 
-function redact(value: string): string {
-  try {
-    const url = new URL(value);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return value.length > 80 ? `${value.slice(0, 80)}...` : value;
-  }
+/** Not a URL at all: the text itself, cut at 80 characters. */
+function shownText(value: string): string {
+  return value.length > 80 ? `${value.slice(0, 80)}...` : value;
 }
 
 function urlWith(protocols: string[]) {

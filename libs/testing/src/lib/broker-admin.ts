@@ -2,6 +2,34 @@ import { ManagementApiBrokerAdmin } from './management-api-broker-admin';
 import { RabbitmqctlBrokerAdmin } from './rabbitmqctl-broker-admin';
 import { rabbitmqManagementUrl } from './service-urls';
 
+/** A queue of a vhost and its messages, as the broker counts them. */
+export interface BrokerQueue {
+  name: string;
+  /** Ready and unacknowledged together. */
+  messages: number;
+  ready: number;
+  unacked: number;
+}
+
+/** A binding of a vhost, as the broker lists it (the default exchange's, source `''`, included). */
+export interface BrokerBinding {
+  /** The exchange. */
+  source: string;
+  /** The queue or exchange bound to it. */
+  destination: string;
+  /** `queue` or `exchange`. */
+  destinationKind: string;
+  routingKey: string;
+}
+
+/** A client connection open on the broker. */
+export interface BrokerClientConnection {
+  name: string;
+  /** The user it authenticated as. */
+  user: string;
+  vhost: string;
+}
+
 /** The few broker administration steps tests need, whichever way the broker is reached. */
 export interface BrokerAdmin {
   /** Creates the vhost and grants `user` configure, write and read on everything in it. */
@@ -17,18 +45,29 @@ export interface BrokerAdmin {
   importDefinitions(definitions: object): Promise<void>;
   /** Deletes a user; one that is already gone is not an error. */
   deleteUser(user: string): Promise<void>;
+  /** Every queue of the vhost with its message counts. */
+  listQueues(vhost: string): Promise<BrokerQueue[]>;
+  /** Every binding of the vhost. */
+  listBindings(vhost: string): Promise<BrokerBinding[]>;
+  /** The client connections open on the vhost now. */
+  listConnections(vhost: string): Promise<BrokerClientConnection[]>;
+}
+
+export interface BrokerAdminFromEnvOptions {
+  /** The node `rabbitmqctl` administers (`-n`), instead of `RABBITMQ_NODENAME`'s; unused over the management API. */
+  node?: string;
 }
 
 /**
  * The management HTTP API when `RABBITMQ_MANAGEMENT_URL` is set (the testcontainers path sets it),
  * otherwise `rabbitmqctl` on this machine (`RABBITMQCTL` names another command, `RABBITMQ_NODENAME`
- * another node).
+ * or `options.node` another node).
  */
-export function brokerAdminFromEnv(): BrokerAdmin {
+export function brokerAdminFromEnv(options: BrokerAdminFromEnvOptions = {}): BrokerAdmin {
   const managementUrl = rabbitmqManagementUrl();
   if (managementUrl) return new ManagementApiBrokerAdmin(managementUrl);
   return new RabbitmqctlBrokerAdmin({
     command: process.env['RABBITMQCTL'] || 'rabbitmqctl',
-    node: process.env['RABBITMQ_NODENAME'] || undefined,
+    node: options.node || process.env['RABBITMQ_NODENAME'] || undefined,
   });
 }

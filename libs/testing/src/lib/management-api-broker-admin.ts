@@ -1,11 +1,6 @@
-import type { BrokerAdmin } from './broker-admin';
-import { redactUrl } from './service-urls';
+import { redactUrl } from '@shop/contracts';
+import type { BrokerAdmin, BrokerBinding, BrokerClientConnection, BrokerQueue } from './broker-admin';
 import { waitFor } from './wait-for';
-
-interface ConnectionRow {
-  name: string;
-  vhost: string;
-}
 
 /**
  * Administration through the management plugin's HTTP API, e.g. `http://guest:guest@host:15672`.
@@ -56,7 +51,7 @@ export class ManagementApiBrokerAdmin implements BrokerAdmin {
     // opened a moment ago may not be listed yet: give the listing until the next statistics tick.
     const listed = await waitFor(
       async () => {
-        const open = await this.connectionsOf(vhost);
+        const open = await this.listConnections(vhost);
         return open.length > 0 ? open : undefined;
       },
       { timeoutMs: 6_000, intervalMs: 100, description: `a connection of vhost ${vhost} listed` },
@@ -64,7 +59,7 @@ export class ManagementApiBrokerAdmin implements BrokerAdmin {
     const targets = new Set(listed.map((connection) => connection.name));
     await waitFor(
       async () => {
-        const open = (await this.connectionsOf(vhost)).filter((connection) => targets.has(connection.name));
+        const open = (await this.listConnections(vhost)).filter((connection) => targets.has(connection.name));
         for (const connection of open) {
           // 404 until the statistics tick has registered the connection; the next round retries it.
           await this.request('DELETE', `/connections/${encodeURIComponent(connection.name)}`, undefined, {
@@ -78,9 +73,40 @@ export class ManagementApiBrokerAdmin implements BrokerAdmin {
     );
   }
 
-  private async connectionsOf(vhost: string): Promise<ConnectionRow[]> {
-    const rows = (await this.request('GET', '/connections?disable_stats=true')) as ConnectionRow[];
-    return rows.filter((row) => row.vhost === vhost);
+  async listQueues(vhost: string): Promise<BrokerQueue[]> {
+    const rows = (await this.request(
+      'GET',
+      `/queues/${encodeURIComponent(vhost)}?columns=name,messages,messages_ready,messages_unacknowledged`,
+    )) as Array<{ name: string; messages?: number; messages_ready?: number; messages_unacknowledged?: number }>;
+    // The counts come from the statistics database: absent until its first tick after the queue was declared.
+    return rows.map((row) => ({
+      name: row.name,
+      messages: row.messages ?? 0,
+      ready: row.messages_ready ?? 0,
+      unacked: row.messages_unacknowledged ?? 0,
+    }));
+  }
+
+  async listBindings(vhost: string): Promise<BrokerBinding[]> {
+    const rows = (await this.request('GET', `/bindings/${encodeURIComponent(vhost)}`)) as Array<{
+      source: string;
+      destination: string;
+      destination_type: string;
+      routing_key: string;
+    }>;
+    return rows.map((row) => ({
+      source: row.source,
+      destination: row.destination,
+      destinationKind: row.destination_type,
+      routingKey: row.routing_key,
+    }));
+  }
+
+  async listConnections(vhost: string): Promise<BrokerClientConnection[]> {
+    const rows = (await this.request('GET', '/connections?disable_stats=true')) as BrokerClientConnection[];
+    return rows
+      .filter((row) => row.vhost === vhost)
+      .map((row) => ({ name: row.name, user: row.user, vhost: row.vhost }));
   }
 
   private async request(

@@ -16,17 +16,6 @@ export function rabbitmqManagementUrl(): string | undefined {
   return process.env['RABBITMQ_MANAGEMENT_URL'] || undefined;
 }
 
-/** The URL with its password replaced by `***`, for error messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '<unparsable URL>';
-  }
-}
-
 function requiredEnv(name: string): string {
   const value = process.env[name];
   if (!value) {

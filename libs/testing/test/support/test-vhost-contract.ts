@@ -1,10 +1,12 @@
 import { connect, type ChannelModel } from 'amqplib';
-import { waitFor, type TestBroker } from '../../src';
+import { waitFor, type BrokerAdmin, type TestBroker } from '../../src';
 
 export interface VhostFixture {
   /** The broker's URL on its default vhost. */
   brokerUrl: string;
   createTestVhost(label: string): Promise<TestBroker>;
+  /** What administers the vhosts, for its listings. */
+  admin: BrokerAdmin;
 }
 
 interface TrackedConnection {
@@ -96,6 +98,43 @@ export function describeTestVhostContract(fixture: () => VhostFixture | Promise<
     const again = await waitFor(() => reconnected, { timeoutMs: 5_000, description: 'the reconnected client' });
     expect(again.closed()).toBe(false);
   }, 60_000);
+
+  it("lists the vhost's queues with their messages, its bindings and its connections, and no other vhost's", async () => {
+    const broker = await vhost('listings');
+    const { connection } = await open(broker.url);
+    await open(env.brokerUrl); // a bystander on the default vhost
+    const channel = await connection.createChannel();
+    await channel.assertExchange('events', 'topic', { durable: false });
+    await channel.assertQueue('work', { durable: false });
+    await channel.bindQueue('work', 'events', 'order.*');
+    for (const n of [1, 2, 3]) channel.publish('events', 'order.placed', Buffer.from(String(n)));
+    await waitFor(async () => (await channel.checkQueue('work')).messageCount === 3, { description: '3 messages' });
+    await channel.get('work', { noAck: false }); // one unacknowledged, two ready
+
+    // Over the management API the counts come with the next statistics tick (5 s by default).
+    const queues = await waitFor(
+      async () => {
+        const listed = await env.admin.listQueues(broker.vhost);
+        return listed.some((queue) => queue.unacked === 1) && listed;
+      },
+      { timeoutMs: 15_000, intervalMs: 250, description: 'the queue with an unacknowledged message listed' },
+    );
+    expect(queues).toEqual([{ name: 'work', messages: 3, ready: 2, unacked: 1 }]);
+
+    const bindings = await env.admin.listBindings(broker.vhost);
+    expect(bindings).toEqual(
+      expect.arrayContaining([
+        { source: 'events', destination: 'work', destinationKind: 'queue', routingKey: 'order.*' },
+        { source: '', destination: 'work', destinationKind: 'queue', routingKey: 'work' },
+      ]),
+    );
+    expect(bindings).toHaveLength(2);
+
+    const user = decodeURIComponent(new URL(broker.url).username) || 'guest';
+    expect(await env.admin.listConnections(broker.vhost)).toEqual([
+      { name: expect.any(String), user, vhost: broker.vhost },
+    ]);
+  }, 30_000);
 
   it('deletes the vhost: its URL no longer connects, and deleting twice is harmless', async () => {
     const broker = await vhost('delete');

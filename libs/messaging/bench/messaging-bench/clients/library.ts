@@ -9,19 +9,27 @@
  * library's ConfirmPublisher (persistent, mandatory, resolved on the broker's confirm, rejected on nack
  * or return). No OpenTelemetry SDK is registered: spans are the API's no-ops, as with tracing off.
  *
- * Consumer: the library's QueueConsumer, constructed directly with a ConsumerSpec: parse envelope,
- * validate, upcast, the handler inside TraceContext, manual ack after the handler, bounded concurrency.
+ * Consumer: a `@ConsumeEvent` handler in a Nest app, run by Nest's pipeline through the library's
+ * EventTransport and QueueConsumer: parse envelope, validate, upcast, the handler inside TraceContext,
+ * manual ack after the handler, bounded concurrency.
  */
 import { connect, type ChannelModel } from 'amqplib';
-import { Logger } from '@nestjs/common';
+import { Controller, Logger, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Ctx, Payload } from '@nestjs/microservices';
 import { EVENTS, OrderPlaced } from '@shop/contracts';
+import type { EventContext } from '../../../src/lib/consume/event-context';
 import { ConfirmPublisher } from '../../../src/lib/broker/confirm-publisher';
 import { QueueConsumer, type ConsumerSpec } from '../../../src/lib/consume/queue-consumer';
 import { DEFAULT_RETRY } from '../../../src/lib/messaging.options';
+import type { ConsumerHandler, MessagingService } from '../../../src/lib/messaging.service';
 import { MessagingMetrics } from '../../../src/lib/metrics/messaging-metrics';
 import { outboxRow, type Outbox } from '../../../src/lib/outbox/outbox';
 import { publishRow } from '../../../src/lib/outbox/outbox-relay';
-import { TraceContext } from '../../../src/lib/tracing/trace-context';
+import { TraceContext } from '@shop/tracing';
+import { ConsumeEvent } from '../../../src/lib/transport/consume-event.decorator';
+import { EventTransport } from '../../../src/lib/transport/event-transport';
+import type { EventOf } from '../../../src';
 import type { ConsumerClient, PublisherClient, Received } from '../drivers';
 import { ORDER_PLACED_DATA, sentAtFromTracestate, sentAtTracestate } from '../event';
 import type { RunConfig } from '../protocol';
@@ -63,8 +71,7 @@ export async function publisher(config: RunConfig): Promise<PublisherClient> {
 }
 
 /**
- * QueueConsumer wants the app's Outbox for `ctx.transaction` and `ctx.publish`. This handler calls
- * neither (it only counts; the database's cost is the saga benchmark's business), so it gets a
+ * QueueConsumer wants the app's Outbox for `ctx.transaction`. This handler does not call it (it only counts; the database's cost is the saga benchmark's business), so it gets a
  * stand-in that has no database and says so if anything ever reaches for one.
  */
 const outboxWithoutDatabase = {
@@ -81,19 +88,6 @@ export async function consumer(config: RunConfig, received: Received): Promise<C
   confirmPublisher.attach(publisherChannel);
 
   const latency = config.kind === 'latency';
-  const spec: ConsumerSpec = {
-    queue: config.queue,
-    bindings: [{ exchange: APP, routingKey: config.routingKey }],
-    acceptedTypes: new Set([OrderPlaced.type]),
-    handler: () => {
-      received(latency ? sentAtFromTracestate(TraceContext.current()?.tracestate) : undefined);
-    },
-    handlerName: 'BenchCounter.handle',
-    prefetch: config.prefetch,
-    // As many handlers at once as deliveries may be outstanding: the other clients do not limit it either.
-    concurrency: config.prefetch,
-    retry: DEFAULT_RETRY,
-  };
   // As production runs at LOG_LEVEL=warn: the per-event line ("log" level) is not written; the
   // metrics are counted as in production.
   Logger.overrideLogger(['error', 'warn']);
@@ -101,24 +95,63 @@ export async function consumer(config: RunConfig, received: Received): Promise<C
     outbox: async () => ({ backlog: 0, oldestAgeSeconds: 0 }),
     connected: () => confirmPublisher.connected,
   });
-  const queueConsumer = new QueueConsumer(
-    spec,
-    'inventory',
-    EVENTS,
-    confirmPublisher,
-    outboxWithoutDatabase,
-    (err) => {
-      failure = err;
-      process.send?.({ type: 'error', message: `consumer channel lost: ${err.message}` });
+
+  // The handler as an app writes it, run by Nest's pipeline through the library's transport.
+  @Controller()
+  class BenchCounter {
+    @ConsumeEvent(OrderPlaced, {
+      queue: config.queue,
+      prefetch: config.prefetch,
+      // As many handlers at once as deliveries may be outstanding: the other clients do not limit it either.
+      concurrency: config.prefetch,
+    })
+    handle(@Payload() _event: EventOf<typeof OrderPlaced>, @Ctx() _ctx: EventContext): void {
+      received(latency ? sentAtFromTracestate(TraceContext.current()?.tracestate) : undefined);
+    }
+  }
+  @Module({ controllers: [BenchCounter] })
+  class BenchModule {}
+
+  // EventTransport hands the Nest-wrapped handler to MessagingService.consume; here a stand-in takes
+  // it and runs the library's QueueConsumer with it, without MessagingService's database.
+  let queueConsumer: QueueConsumer | undefined;
+  const messaging = {
+    consume: async ([handler]: ConsumerHandler[]) => {
+      const spec: ConsumerSpec = {
+        queue: config.queue,
+        bindings: [{ exchange: APP, routingKey: config.routingKey }],
+        acceptedTypes: new Set([OrderPlaced.type]),
+        handler: handler.handle,
+        handlerName: handler.declaration.handlerName,
+        prefetch: config.prefetch,
+        concurrency: config.prefetch,
+        retry: DEFAULT_RETRY,
+      };
+      queueConsumer = new QueueConsumer(
+        spec,
+        'inventory',
+        EVENTS,
+        confirmPublisher,
+        outboxWithoutDatabase,
+        (err) => {
+          failure = err;
+          process.send?.({ type: 'error', message: `consumer channel lost: ${err.message}` });
+        },
+        metrics,
+      );
+      await queueConsumer.start(model);
     },
-    metrics,
-  );
-  await queueConsumer.start(model);
+  } as unknown as MessagingService;
+  const app = await NestFactory.create(BenchModule, { logger: ['error', 'warn'] });
+  app.connectMicroservice({ strategy: new EventTransport(messaging) });
+  await app.startAllMicroservices();
+  await app.init();
   return {
     close: async () => {
-      await queueConsumer.cancel();
-      await queueConsumer.drain();
-      await queueConsumer.close();
+      await queueConsumer?.cancel();
+      await queueConsumer?.drain();
+      await queueConsumer?.close();
+      await app.close();
       await publisherChannel.close().catch(() => undefined);
       await model.close().catch(() => undefined);
       if (failure) throw failure;

@@ -12,7 +12,7 @@ import {
   startSpan,
   traceparentOf,
 } from '../tracing/otel';
-import { TraceContext, type TraceScope } from '../tracing/trace-context';
+import { TraceContext, type TraceScope } from '@shop/tracing';
 
 /**
  * Runs a handler in the trace of its event: in its "process" span (child of the publish that delivered

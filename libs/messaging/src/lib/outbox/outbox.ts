@@ -11,7 +11,7 @@ import {
   startSpan,
   traceparentOf,
 } from '../tracing/otel';
-import { TraceContext } from '../tracing/trace-context';
+import { TraceContext } from '@shop/tracing';
 import type { OutboxRow } from './outbox-relay';
 
 const PENDING = Symbol.for('shop.messaging.outbox-pending');

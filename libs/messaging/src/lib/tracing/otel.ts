@@ -9,7 +9,10 @@ import {
   type Span,
   type SpanContext,
 } from '@opentelemetry/api';
-import { childTraceparent, formatTraceparent, parseTraceparent } from '@shop/contracts';
+import { childTraceparent, parseTraceparent } from '@shop/contracts';
+import { activeSpanContext, formatSpanContext } from '@shop/tracing';
+
+export { activeSpanContext, formatSpanContext };
 
 /**
  * OpenTelemetry spans of the messaging library, named and attributed after the OpenTelemetry
@@ -81,20 +84,6 @@ export function contextOf(traceparent: string | undefined): Context {
   return spanContext ? trace.setSpanContext(ROOT_CONTEXT, spanContext) : ROOT_CONTEXT;
 }
 
-/** The active span's context when tracing records it (an HTTP request, a handler), else undefined. */
-export function activeSpanContext(): SpanContext | undefined {
-  const span = trace.getActiveSpan();
-  return span?.isRecording() ? span.spanContext() : undefined;
-}
-
-export function formatSpanContext(spanContext: SpanContext): string {
-  return formatTraceparent({
-    traceId: spanContext.traceId,
-    spanId: spanContext.spanId,
-    flags: spanContext.traceFlags & 1 ? '01' : '00',
-  });
-}
-
 let enabled: boolean | undefined;
 
 /**
@@ -152,9 +141,3 @@ export function failSpan(span: Span | undefined, error: unknown): void {
 }
 
 export { SpanKind, context as otelContext };
-
-/** The traceparent of the active span when tracing records it (an HTTP server span, say). */
-export function traceparentOfActiveSpan(): string | undefined {
-  const active = activeSpanContext();
-  return active ? formatSpanContext(active) : undefined;
-}

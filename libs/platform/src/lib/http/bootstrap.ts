@@ -111,7 +111,14 @@ export async function runApp<S extends z.ZodRawShape>(definition: AppDefinition<
   // The event handlers (@ConsumeEvent) are a Nest microservice on the messaging library's transport,
   // beside the HTTP API: it starts their consumers as soon as the broker is reachable.
   app.connectMicroservice({ strategy: app.get(EventTransport) });
-  await app.startAllMicroservices();
+  try {
+    await app.startAllMicroservices();
+  } catch (error) {
+    // A handler the contracts or the queue names refuse: say which, in one line, and stop.
+    process.stderr.write(`${definition.name}: ${(error as Error).message}\n`);
+    await app.close();
+    process.exit(1);
+  }
   await app.listen(settings.PORT);
   logger.log(`listening on port ${settings.PORT}`);
   return app;

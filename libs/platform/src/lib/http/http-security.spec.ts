@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Put, Query } from '@nestjs/common';
+import { Body, Controller, Get, Param, Put } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { IsInt, IsOptional, IsString, Length, Min } from 'class-validator';
@@ -8,6 +8,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { CurrentCustomer, customerScope, RequiresScope, Unguarded, type AuthOptions } from './auth';
 import { configureHttp } from './bootstrap';
 import { HttpSecurityModule } from './http-security.module';
+import { QueryParams } from './input';
 
 /** The shared HTTP setup (configureHttp and HttpSecurityModule) on a small app of its own. */
 
@@ -25,7 +26,7 @@ class ThingInput {
 @Controller('things')
 class ThingsController {
   @Get()
-  list(@Query() query: ThingsQuery, @CurrentCustomer() customer?: string) {
+  list(@QueryParams() query: ThingsQuery, @CurrentCustomer() customer?: string) {
     return { customerId: customerScope(query.customerId, customer) ?? null };
   }
 

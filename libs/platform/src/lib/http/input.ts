@@ -1,14 +1,15 @@
 import {
   BadRequestException,
   Injectable,
+  Query,
+  SetMetadata,
   type ArgumentMetadata,
+  type Type,
   type CallHandler,
   type ExecutionContext,
   type NestInterceptor,
   type PipeTransform,
 } from '@nestjs/common';
-import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
-import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { Reflector } from '@nestjs/core';
 import type { NextFunction, Request, Response } from 'express';
 import type { Observable } from 'rxjs';
@@ -59,6 +60,21 @@ function inspect(value: unknown, path: string, depth: number, problems: string[]
   }
 }
 
+const TAKES_QUERY = 'platform:takes-query';
+
+/**
+ * Nest's `@Query()`, which also marks the route as one that takes query parameters: they are then
+ * validated by its DTO (the ValidationPipe refuses unknown ones), and any other route refuses every
+ * query parameter (UnknownQueryInterceptor).
+ */
+export function QueryParams(...pipes: Array<Type<PipeTransform> | PipeTransform>): ParameterDecorator {
+  return (target, key, index) => {
+    Query(...pipes)(target, key, index);
+    if (key !== undefined)
+      SetMetadata(TAKES_QUERY, true)(target, key, { value: (target as Record<string | symbol, unknown>)[key] });
+  };
+}
+
 /**
  * A query parameter a route does not declare is a 400 naming it, as the ValidationPipe
  * (forbidNonWhitelisted) does for routes with a query DTO: this covers the routes without one.
@@ -68,18 +84,16 @@ export class UnknownQueryInterceptor implements NestInterceptor {
   constructor(private readonly reflector: Reflector) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (context.getType() === 'http' && !isUnguarded(this.reflector, context) && !declaresQuery(context)) {
+    if (
+      context.getType() === 'http' &&
+      !isUnguarded(this.reflector, context) &&
+      this.reflector.get<boolean | undefined>(TAKES_QUERY, context.getHandler()) !== true
+    ) {
       const unknown = Object.keys(context.switchToHttp().getRequest<Request>().query ?? {});
       if (unknown.length) throw new BadRequestException(unknown.map((name) => `property ${name} should not exist`));
     }
     return next.handle();
   }
-}
-
-function declaresQuery(context: ExecutionContext): boolean {
-  const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, context.getClass(), context.getHandler().name) ??
-    {}) as object;
-  return Object.keys(args).some((key) => key.split(':')[0] === String(RouteParamtypes.QUERY));
 }
 
 /**

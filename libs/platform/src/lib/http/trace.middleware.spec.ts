@@ -1,5 +1,5 @@
 import { parseTraceparent } from '@shop/contracts';
-import { TraceContext } from '@shop/messaging';
+import { TraceContext } from '@shop/tracing';
 import type { Request, Response } from 'express';
 import { TraceMiddleware } from './trace.middleware';
 

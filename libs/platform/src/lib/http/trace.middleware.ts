@@ -1,6 +1,6 @@
 import { Injectable, type NestMiddleware } from '@nestjs/common';
 import { newTraceparent, parseTraceparent } from '@shop/contracts';
-import { TraceContext, traceparentOfActiveSpan } from '@shop/messaging';
+import { TraceContext, traceparentOfActiveSpan } from '@shop/tracing';
 import type { NextFunction, Request, Response } from 'express';
 
 /**

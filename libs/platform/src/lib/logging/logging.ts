@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { TraceContext } from '@shop/messaging';
+import { TraceContext } from '@shop/tracing';
 import type { Params } from 'nestjs-pino';
 import { stdTimeFunctions } from 'pino';
 import type { LogLevelSetting } from '../settings';

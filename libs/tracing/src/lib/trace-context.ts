@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { parseTraceparent } from '@shop/contracts';
-import { activeSpanContext } from './otel';
+import { activeSpanContext } from './active-span';
 
 /** What flows from a consumed event (or an HTTP request) to the events published while handling it. */
 export interface TraceScope {

@@ -1,0 +1,49 @@
+import { APP_NAMES, EVENTS, topicMatches, type AppName } from '@shop/contracts';
+import type { BrokerBinding } from '@shop/testing';
+
+export interface ConsumerQueue {
+  name: string;
+  app: AppName;
+  /** Its bindings to the apps' event exchanges. */
+  bindings: Array<{ exchange: AppName; routingKey: string }>;
+  /** The event types its bindings let in: what its consumer accepts (as @shop/messaging's `toSpec` derives it). */
+  accepts: ReadonlySet<string>;
+}
+
+/** The consumer queues: every queue bound to one of the four event exchanges, read off the broker's bindings. */
+export function consumerQueuesOf(bindings: readonly BrokerBinding[]): ConsumerQueue[] {
+  const byQueue = new Map<string, ConsumerQueue>();
+  for (const binding of bindings) {
+    if (binding.destinationKind !== 'queue' || !(APP_NAMES as readonly string[]).includes(binding.source)) continue;
+    const app = binding.destination.split('.')[0] as AppName;
+    const queue = byQueue.get(binding.destination) ?? {
+      name: binding.destination,
+      app,
+      bindings: [],
+      accepts: new Set<string>(),
+    };
+    queue.bindings.push({ exchange: binding.source as AppName, routingKey: binding.routingKey });
+    byQueue.set(binding.destination, queue);
+  }
+  for (const queue of byQueue.values()) {
+    const accepts = new Set<string>();
+    for (const event of EVENTS.all) {
+      if (queue.bindings.some((b) => b.exchange === event.producer && topicMatches(b.routingKey, event.type))) {
+        accepts.add(event.type);
+      }
+    }
+    queue.accepts = accepts;
+  }
+  return [...byQueue.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The queues a message published to `exchange` with `routingKey` reaches. */
+export function queuesReached(
+  queues: readonly ConsumerQueue[],
+  exchange: AppName,
+  routingKey: string,
+): ConsumerQueue[] {
+  return queues.filter((q) =>
+    q.bindings.some((b) => b.exchange === exchange && topicMatches(b.routingKey, routingKey)),
+  );
+}
