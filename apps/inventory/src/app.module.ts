@@ -1,18 +1,21 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { MessagingModule } from '@shop/messaging';
 import { brokerConnection, databaseConnection, databaseModule, PlatformModule } from '@shop/platform';
+import type { InventorySettings } from './config/inventory.settings';
 import { Inventory1732400000000 } from './migrations/1732400000000-inventory';
-import { CatalogueSeed, ProductsController } from './products';
-import type { InventorySettings } from './settings';
-import { STOCK_HANDLERS } from './handlers';
-import { StockService } from './stock.service';
-import { StockMetrics } from './stock.metrics';
+import { CatalogueSeed } from './products/catalogue.seed';
+import { ProductsController } from './products/products.controller';
+import { ProductsService } from './products/products.service';
+import { STOCK_HANDLERS } from './stock/handlers';
+import { StockMetrics } from './stock/stock.metrics';
+import { StockService } from './stock/stock.service';
 
+/** Inventory: the catalogue (products) and its stock, reserved, sold and released as orders go (stock). */
 @Module({})
-export class InventoryModule {
+export class AppModule {
   static forRoot(settings: InventorySettings): DynamicModule {
     return {
-      module: InventoryModule,
+      module: AppModule,
       imports: [
         databaseModule({ ...databaseConnection(settings), migrations: [Inventory1732400000000] }),
         MessagingModule.forRoot({
@@ -24,7 +27,7 @@ export class InventoryModule {
         PlatformModule,
       ],
       controllers: [ProductsController, ...STOCK_HANDLERS],
-      providers: [StockService, CatalogueSeed, StockMetrics],
+      providers: [ProductsService, CatalogueSeed, StockService, StockMetrics],
     };
   }
 }

@@ -1,18 +1,18 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { MessagingModule } from '@shop/messaging';
 import { brokerConnection, databaseConnection, databaseModule, PlatformModule } from '@shop/platform';
+import { NOTIFICATIONS_SETTINGS, type NotificationsSettings } from './config/notifications.settings';
 import { Notifications1732400000000 } from './migrations/1732400000000-notifications';
-import { NotificationStream } from './notification-stream';
-import { NotificationsController } from './notifications.controller';
-import { NOTIFICATION_HANDLERS } from './handlers';
-import { NotificationsService } from './notifications.service';
-import { NOTIFICATIONS_SETTINGS, type NotificationsSettings } from './settings';
+import { NOTIFICATION_HANDLERS } from './notifications/handlers';
+import { NotificationStream } from './notifications/notification-stream';
+import { NotificationsController } from './notifications/notifications.controller';
+import { NotificationsService } from './notifications/notifications.service';
 
 @Module({})
-export class NotificationsModule {
+export class AppModule {
   static forRoot(settings: NotificationsSettings): DynamicModule {
     return {
-      module: NotificationsModule,
+      module: AppModule,
       imports: [
         databaseModule({ ...databaseConnection(settings), migrations: [Notifications1732400000000] }),
         MessagingModule.forRoot({

@@ -1,11 +1,11 @@
 import './telemetry';
 import { runApp } from '@shop/platform';
-import { NotificationsModule } from './app/notifications.module';
-import { notificationsSettings } from './app/settings';
+import { AppModule } from './app.module';
+import { notificationsSettings } from './config/notifications.settings';
 
 void runApp({
   name: 'notifications',
   description: 'Tells customers what happened to their orders, once per order and kind, and streams it live.',
   settings: notificationsSettings,
-  module: (settings) => NotificationsModule.forRoot(settings),
+  module: (settings) => AppModule.forRoot(settings),
 });

@@ -1,21 +1,26 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { MessagingModule } from '@shop/messaging';
 import { brokerConnection, databaseConnection, databaseModule, PlatformModule } from '@shop/platform';
+import { ORDERS_SETTINGS, type OrdersSettings } from './config/orders.settings';
 import { Orders1732400000000 } from './migrations/1732400000000-orders';
 import { OrderTimeline1732500000000 } from './migrations/1732500000000-order-timeline';
-import { OrderTimelineService } from './order-timeline.service';
-import { OrderTimeouts } from './order-timeouts';
-import { OrdersController } from './orders.controller';
-import { OrdersMetrics } from './orders.metrics';
-import { OrdersService } from './orders.service';
-import { ORDER_HANDLERS } from './handlers';
-import { ORDERS_SETTINGS, type OrdersSettings } from './settings';
+import { ORDER_HANDLERS } from './orders/handlers';
+import { OrderTimeoutsService } from './orders/order-timeouts.service';
+import { OrdersController } from './orders/orders.controller';
+import { OrdersMetrics } from './orders/orders.metrics';
+import { OrdersService } from './orders/orders.service';
+import { TIMELINE_HANDLERS } from './timeline/handlers';
+import { OrderTimelineService } from './timeline/order-timeline.service';
 
+/**
+ * Orders: the order and its saga (orders), and the timeline of every event about an order
+ * (timeline). Its subscriptions are ORDER_HANDLERS and TIMELINE_HANDLERS, one queue each.
+ */
 @Module({})
-export class OrdersModule {
+export class AppModule {
   static forRoot(settings: OrdersSettings): DynamicModule {
     return {
-      module: OrdersModule,
+      module: AppModule,
       imports: [
         databaseModule({
           ...databaseConnection(settings),
@@ -24,13 +29,13 @@ export class OrdersModule {
         MessagingModule.forRoot({ app: 'orders', ...brokerConnection(settings) }),
         PlatformModule,
       ],
-      controllers: [OrdersController, ...ORDER_HANDLERS],
+      controllers: [OrdersController, ...ORDER_HANDLERS, ...TIMELINE_HANDLERS],
       providers: [
         { provide: ORDERS_SETTINGS, useValue: settings },
         OrdersService,
-        OrderTimelineService,
-        OrderTimeouts,
+        OrderTimeoutsService,
         OrdersMetrics,
+        OrderTimelineService,
       ],
     };
   }

@@ -1,11 +1,11 @@
 import './telemetry';
 import { runApp } from '@shop/platform';
-import { OrdersModule } from './app/orders.module';
-import { ordersSettings } from './app/settings';
+import { AppModule } from './app.module';
+import { ordersSettings } from './config/orders.settings';
 
 void runApp({
   name: 'orders',
   description: 'Places orders and follows each through the saga to CONFIRMED or CANCELLED.',
   settings: ordersSettings,
-  module: (settings) => OrdersModule.forRoot(settings),
+  module: (settings) => AppModule.forRoot(settings),
 });

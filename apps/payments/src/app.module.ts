@@ -1,18 +1,18 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { MessagingModule } from '@shop/messaging';
 import { brokerConnection, databaseConnection, databaseModule, PlatformModule } from '@shop/platform';
-import { CardProvider } from './card-provider';
+import { PAYMENTS_SETTINGS, type PaymentsSettings } from './config/payments.settings';
 import { Payments1732400000000 } from './migrations/1732400000000-payments';
-import { PaymentsController } from './payments.controller';
-import { PAYMENT_HANDLERS } from './handlers';
-import { PaymentsService } from './payments.service';
-import { PAYMENTS_SETTINGS, type PaymentsSettings } from './settings';
+import { CardProvider } from './payments/card-provider';
+import { PAYMENT_HANDLERS } from './payments/handlers';
+import { PaymentsController } from './payments/payments.controller';
+import { PaymentsService } from './payments/payments.service';
 
 @Module({})
-export class PaymentsModule {
+export class AppModule {
   static forRoot(settings: PaymentsSettings): DynamicModule {
     return {
-      module: PaymentsModule,
+      module: AppModule,
       imports: [
         // Handlers hold a connection while the provider uses another: room for both.
         databaseModule({ ...databaseConnection(settings), migrations: [Payments1732400000000], poolSize: 20 }),

@@ -1,11 +1,11 @@
 import './telemetry';
 import { runApp } from '@shop/platform';
-import { PaymentsModule } from './app/payments.module';
-import { paymentsSettings } from './app/settings';
+import { AppModule } from './app.module';
+import { paymentsSettings } from './config/payments.settings';
 
 void runApp({
   name: 'payments',
   description: 'Captures the total of reserved orders through a card provider, and refunds cancelled ones.',
   settings: paymentsSettings,
-  module: (settings) => PaymentsModule.forRoot(settings),
+  module: (settings) => AppModule.forRoot(settings),
 });

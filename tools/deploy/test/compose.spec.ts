@@ -204,7 +204,7 @@ function commonSettingNames(): string[] {
 const COMMON_SETTINGS = commonSettingNames();
 
 function appSettings(app: App): { names: string[]; defaultPort: number | undefined; database: string | undefined } {
-  const source = read(`apps/${app}/src/app/settings.ts`);
+  const source = read(`apps/${app}/src/config/${app}.settings.ts`);
   const common = /commonSettings\(\{\s*port:\s*(\d+),\s*database:\s*'([^']+)'\s*\}\)/.exec(source);
   return {
     names: [...(common ? COMMON_SETTINGS : []), ...settingNames(source)],

@@ -2,20 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { InventoryRejected, InventoryReleased, InventoryReserved } from '@shop/contracts';
 import { Outbox } from '@shop/messaging';
 import type { EntityManager } from 'typeorm';
+import type { ProductRow } from '../products/product.entity';
+import type { PricedLine, Reservation, ReservationLine, ReservationStatus } from './reservation.entity';
 
-interface Line {
-  sku: string;
-  quantity: number;
-}
-interface PricedLine extends Line {
-  unitPrice: number;
-}
-type ReservationStatus = 'CLAIMED' | 'RESERVED' | 'SOLD' | 'RELEASED' | 'REJECTED' | 'CANCELLED';
-interface ProductRow {
-  sku: string;
-  price: string;
-  available: number;
-}
+/** What a reservation reads of a product it locks. */
+type LockedProduct = Pick<ProductRow, 'sku' | 'price' | 'available'>;
 
 /**
  * Stock moves between available, reserved and sold, one order at a time per product row. Every
@@ -27,7 +18,7 @@ export class StockService {
   constructor(private readonly outbox: Outbox) {}
 
   /** order.placed: all lines reserved and priced, or none; an order cancelled before is not reserved. */
-  async reserve(tx: EntityManager, orderId: string, requested: Line[]): Promise<void> {
+  async reserve(tx: EntityManager, orderId: string, requested: ReservationLine[]): Promise<void> {
     // The claim: a concurrent order.cancelled waits on it, and a cancel seen before leaves a CANCELLED row.
     const claimed = (await tx.query(
       `INSERT INTO reservations (order_id, status) VALUES ($1, 'CLAIMED') ON CONFLICT (order_id) DO NOTHING RETURNING order_id`,
@@ -114,27 +105,24 @@ export class StockService {
   }
 }
 
-function mergeLines(lines: Line[]): Line[] {
+function mergeLines(lines: ReservationLine[]): ReservationLine[] {
   const bySku = new Map<string, number>();
   for (const line of lines) bySku.set(line.sku, (bySku.get(line.sku) ?? 0) + line.quantity);
   return [...bySku].map(([sku, quantity]) => ({ sku, quantity }));
 }
 
-async function lockProducts(tx: EntityManager, skus: string[]): Promise<Map<string, ProductRow>> {
+async function lockProducts(tx: EntityManager, skus: string[]): Promise<Map<string, LockedProduct>> {
   const rows = (await tx.query(
     `SELECT sku, price, available FROM products WHERE sku = ANY($1) ORDER BY sku FOR UPDATE`,
     [skus],
-  )) as ProductRow[];
+  )) as LockedProduct[];
   return new Map(rows.map((row) => [row.sku, row]));
 }
 
-async function lockReservation(
-  tx: EntityManager,
-  orderId: string,
-): Promise<{ status: ReservationStatus; lines: PricedLine[] } | undefined> {
+async function lockReservation(tx: EntityManager, orderId: string): Promise<Reservation | undefined> {
   const [row] = (await tx.query(`SELECT status, lines FROM reservations WHERE order_id = $1 FOR UPDATE`, [
     orderId,
-  ])) as { status: ReservationStatus; lines: PricedLine[] }[];
+  ])) as Reservation[];
   return row;
 }
 

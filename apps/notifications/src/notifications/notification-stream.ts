@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Client } from 'pg';
 import { Subject, type Observable } from 'rxjs';
+import { NOTIFICATIONS_SETTINGS, type NotificationsSettings } from '../config/notifications.settings';
 import { toView, type NotificationRow, type NotificationView } from './notification';
 import { CHANNEL } from './notifications.service';
-import { NOTIFICATIONS_SETTINGS, type NotificationsSettings } from './settings';
 
 /**
  * New notifications as they commit, from every replica: PostgreSQL LISTEN on the channel the

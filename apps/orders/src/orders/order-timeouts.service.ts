@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { ORDERS_SETTINGS, type OrdersSettings } from '../config/orders.settings';
 import { OrdersService } from './orders.service';
-import { ORDERS_SETTINGS, type OrdersSettings } from './settings';
 
 /**
  * Cancels orders PENDING for longer than ORDER_TIMEOUT_MS. Every replica sweeps; `FOR UPDATE SKIP
  * LOCKED` gives each order to one of them, and the status is checked under that lock.
  */
 @Injectable()
-export class OrderTimeouts implements OnApplicationBootstrap, OnApplicationShutdown {
+export class OrderTimeoutsService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('OrderTimeouts');
   private timer?: NodeJS.Timeout;
   private sweeping?: Promise<void>;

@@ -2,13 +2,15 @@ import type { CancellationReason } from '@shop/contracts';
 
 export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'CANCELLED';
 
+export const ORDER_STATUSES: OrderStatus[] = ['PENDING', 'CONFIRMED', 'CANCELLED'];
+
 export interface OrderLine {
   sku: string;
   quantity: number;
   unitPrice: number | null;
 }
 
-/** An order as stored (one row of `orders`). */
+/** An order as stored: one row of `orders` (created by the migrations; queried in SQL, no ORM entity). */
 export interface OrderRow {
   id: string;
   seq: string;

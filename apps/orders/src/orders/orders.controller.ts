@@ -1,16 +1,4 @@
-import {
-  BadRequestException,
-  Body,
-  Controller,
-  Get,
-  Headers,
-  HttpCode,
-  Param,
-  ParseUUIDPipe,
-  Post,
-  Query,
-  Res,
-} from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -21,19 +9,18 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { CurrentCustomer, customerScope } from '@shop/platform';
+import { CurrentCustomer, customerScope, QueryParams } from '@shop/platform';
 import type { Response } from 'express';
-import { ListOrdersQuery, OrderPage, OrderResponse, PlaceOrderInput } from './dto';
-import type { OrderView } from './order';
-import type { OrderTimelineView } from './order-timeline';
-import { OrderTimelineResponse } from './order-timeline.dto';
-import { OrderTimelineService } from './order-timeline.service';
+import { OrderTimelineResponse } from '../timeline/dto/order-timeline-response.dto';
+import { OrderTimelineService } from '../timeline/order-timeline.service';
+import type { OrderTimelineView } from '../timeline/timeline-entry.entity';
+import { ListOrdersQuery } from './dto/list-orders-query.dto';
+import { OrderPage } from './dto/order-page.dto';
+import { OrderResponse } from './dto/order-response.dto';
+import { PlaceOrderInput } from './dto/place-order-input.dto';
+import { OrderId } from './order-id.pipe';
+import type { OrderView } from './order.entity';
 import { OrdersService } from './orders.service';
-
-/** A malformed id is a 400 in Nest's error shape, naming the parameter. */
-export const OrderId = new ParseUUIDPipe({
-  exceptionFactory: () => new BadRequestException(['id must be a UUID']),
-});
 
 @ApiTags('orders')
 @Controller('orders')
@@ -70,7 +57,7 @@ export class OrdersController {
   @Get()
   @ApiOkResponse({ type: OrderPage, description: "newest first; with authentication, the caller's own" })
   @ApiForbiddenResponse({ description: 'customerId is not the authenticated customer' })
-  list(@Query() query: ListOrdersQuery, @CurrentCustomer() customer: string | undefined) {
+  list(@QueryParams() query: ListOrdersQuery, @CurrentCustomer() customer: string | undefined) {
     return this.orders.list({ ...query, customerId: customerScope(query.customerId, customer) });
   }
 

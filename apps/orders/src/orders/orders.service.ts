@@ -9,8 +9,9 @@ import { OrderCancelled, OrderConfirmed, OrderPlaced, type CancellationReason } 
 import { Outbox } from '@shop/messaging';
 import { createHash, randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { ListOrdersQuery, PlaceOrderInput } from './dto';
-import { toView, type OrderRow, type OrderView } from './order';
+import type { ListOrdersQuery } from './dto/list-orders-query.dto';
+import type { PlaceOrderInput } from './dto/place-order-input.dto';
+import { toView, type OrderRow, type OrderView } from './order.entity';
 
 export interface Placed {
   order: OrderView;

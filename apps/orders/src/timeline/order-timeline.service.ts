@@ -1,6 +1,6 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { toTimelineView, type OrderTimelineView, type TimelineEntry, type TimelineRow } from './order-timeline';
+import { toTimelineView, type OrderTimelineView, type TimelineEntry, type TimelineRow } from './timeline-entry.entity';
 
 /** The `order_timeline` read model: written by the projection, read by GET /orders/{id}/timeline. */
 @Injectable()

@@ -20,7 +20,7 @@ import {
   toTimelineEntry,
   toTimelineView,
   traceIdsOf,
-} from './order-timeline';
+} from './timeline-entry.entity';
 
 const ORDER = '6f1c2b8e-3d4a-4c5b-9e7f-0a1b2c3d4e5f';
 const PAYMENT = '11111111-2222-4333-8444-555555555555';

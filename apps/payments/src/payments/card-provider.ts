@@ -1,12 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { PaymentDeclineReason } from '@shop/contracts';
 import { DataSource } from 'typeorm';
-import { PAYMENTS_SETTINGS, type PaymentsSettings } from './settings';
-
-/** The provider did not answer (timeout, 503): the call may or may not have taken effect. Retry it. */
-export class TransientProviderError extends Error {
-  override readonly name = 'TransientProviderError';
-}
+import { PAYMENTS_SETTINGS, type PaymentsSettings } from '../config/payments.settings';
+import { TransientProviderError } from './transient-provider-error';
 
 export type ChargeOutcome = { approved: true; reference: string } | { approved: false; reason: PaymentDeclineReason };
 
@@ -25,7 +21,12 @@ export class CardProvider {
 
   async charge(key: string, token: string, amount: number): Promise<ChargeOutcome> {
     this.maybeFail('before charging');
-    const outcome = await this.record(key, 'charge', amount, decide(token, amount, this.settings.PAYMENTS_MAX_AMOUNT));
+    const outcome = await this.record(
+      key,
+      'charge',
+      amount,
+      decideCharge(token, amount, this.settings.PAYMENTS_MAX_AMOUNT),
+    );
     this.maybeFail('after charging: response lost');
     return outcome === 'approved'
       ? { approved: true, reference: `ch_${key}` }
@@ -68,7 +69,8 @@ export class CardProvider {
   }
 }
 
-function decide(token: string, amount: number, maxAmount: number): string {
+/** The provider's answer to a charge: test tokens that decline, and a limit on the amount. */
+export function decideCharge(token: string, amount: number, maxAmount: number): 'approved' | PaymentDeclineReason {
   if (token === 'tok_declined') return 'card_declined';
   if (token === 'tok_insufficient_funds') return 'insufficient_funds';
   if (amount > maxAmount) return 'amount_limit';

@@ -2,21 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { PaymentCaptured, PaymentDeclined, PaymentRefunded } from '@shop/contracts';
 import { Outbox } from '@shop/messaging';
 import { randomUUID } from 'node:crypto';
-import type { EntityManager } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { CardProvider } from './card-provider';
-
-type OrderStatus = 'AWAITING' | 'CHARGED' | 'DECLINED' | 'CANCELLED';
-interface PaymentOrder {
-  order_id: string;
-  customer_id: string | null;
-  payment_token: string | null;
-  status: OrderStatus;
-}
-interface PaymentRow {
-  id: string;
-  amount: string;
-  status: 'CAPTURED' | 'DECLINED' | 'REFUNDED';
-}
+import type { PaymentOrderRow, PaymentOrderStatus, PaymentRow, PaymentStatus } from './payment';
 
 /**
  * One payment per order, whatever the interleaving: every step locks the order's row, and the
@@ -28,7 +16,16 @@ export class PaymentsService {
   constructor(
     private readonly provider: CardProvider,
     private readonly outbox: Outbox,
+    private readonly db: DataSource,
   ) {}
+
+  /** The payments of an order, oldest first (at most one). */
+  async findByOrder(orderId: string): Promise<PaymentRow[]> {
+    return (await this.db.query(
+      `SELECT id, order_id, amount, status, reason FROM payments WHERE order_id = $1 ORDER BY created_at`,
+      [orderId],
+    )) as PaymentRow[];
+  }
 
   /** order.placed: remember how to charge it (an order cancelled before stays cancelled). */
   async remember(tx: EntityManager, orderId: string, customerId: string, token: string): Promise<void> {
@@ -79,7 +76,7 @@ export class PaymentsService {
     if (order.status === 'CHARGED') {
       const [payment] = (await tx.query(`SELECT id, amount, status FROM payments WHERE order_id = $1 FOR UPDATE`, [
         orderId,
-      ])) as PaymentRow[];
+      ])) as Pick<PaymentRow, 'id' | 'amount' | 'status'>[];
       if (!payment || payment.status !== 'CAPTURED') return;
       await this.refund(tx, orderId, customerId, payment.id, Number(payment.amount));
     } else if (order.status === 'AWAITING') {
@@ -109,15 +106,15 @@ export class PaymentsService {
 
 const chargeKey = (orderId: string) => `charge:${orderId}`;
 
-async function lockOrder(tx: EntityManager, orderId: string): Promise<PaymentOrder | undefined> {
+async function lockOrder(tx: EntityManager, orderId: string): Promise<PaymentOrderRow | undefined> {
   const [row] = (await tx.query(
     `SELECT order_id, customer_id, payment_token, status FROM payment_orders WHERE order_id = $1 FOR UPDATE`,
     [orderId],
-  )) as PaymentOrder[];
+  )) as PaymentOrderRow[];
   return row;
 }
 
-async function setOrderStatus(tx: EntityManager, orderId: string, status: OrderStatus): Promise<void> {
+async function setOrderStatus(tx: EntityManager, orderId: string, status: PaymentOrderStatus): Promise<void> {
   await tx.query(`UPDATE payment_orders SET status = $2, updated_at = now() WHERE order_id = $1`, [orderId, status]);
 }
 
@@ -126,7 +123,7 @@ async function insertPayment(
   id: string,
   orderId: string,
   amount: number,
-  status: 'CAPTURED' | 'DECLINED',
+  status: Exclude<PaymentStatus, 'REFUNDED'>,
   reason: string | null,
   reference: string | null,
 ): Promise<void> {

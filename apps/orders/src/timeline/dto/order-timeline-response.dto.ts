@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { APP_NAMES, EVENTS, type AppName } from '@shop/contracts';
-import type { OrderTimelineView, TimelineEventView } from './order-timeline';
+import type { OrderTimelineView, TimelineEventView } from '../timeline-entry.entity';
 
 export class TimelineEvent implements TimelineEventView {
   @ApiProperty({ description: 'the CloudEvent id', example: '0b9c7c4e-2f0e-4a4f-9d55-7c1f0c8f6a11' })

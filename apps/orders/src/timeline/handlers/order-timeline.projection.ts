@@ -2,8 +2,8 @@ import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { APP_NAMES, type CloudEvent } from '@shop/contracts';
 import { ConsumeEvent } from '@shop/messaging';
-import { toTimelineEntry } from './order-timeline';
-import { OrderTimelineService } from './order-timeline.service';
+import { toTimelineEntry } from '../timeline-entry.entity';
+import { OrderTimelineService } from '../order-timeline.service';
 
 /**
  * Feeds the order timeline: every event of every app (routing key `#` on each exchange), on a queue

@@ -1,0 +1,46 @@
+import type { CloudEvent } from '@shop/contracts';
+import { createTestDatabase, createTestVhost, type TestBroker, type TestDatabase } from '@shop/testing';
+import { OrderEvents, startOrders, type OrdersReplica } from './orders-app';
+
+export interface OrdersTestbed {
+  /** The replicas, all on the same vhost and database; `replica` is the first. */
+  replicas: OrdersReplica[];
+  replica: OrdersReplica;
+  /** The events published about `orderId` so far, in order (every replica's outbox relayed first). */
+  eventsOf(orderId: string): Promise<CloudEvent<{ orderId: string }>[]>;
+  typesOf(orderId: string): Promise<string[]>;
+}
+
+/**
+ * The orders app of a test file: `replicas` of it on a vhost and a database of the file's own
+ * (created before its tests, deleted after them), and a subscriber to everything orders publishes.
+ * Nothing else of the saga runs: the test plays inventory and payments.
+ */
+export function ordersTestbed(label: string, replicas = 1): OrdersTestbed {
+  let vhost: TestBroker;
+  let database: TestDatabase;
+  let events: OrderEvents;
+  const bed: OrdersTestbed = {
+    replicas: [],
+    get replica() {
+      return bed.replicas[0];
+    },
+    eventsOf: (orderId) => events.of(orderId, bed.replicas),
+    typesOf: async (orderId) => (await events.of(orderId, bed.replicas)).map((event) => event.type),
+  };
+
+  beforeAll(async () => {
+    [vhost, database] = await Promise.all([createTestVhost(label), createTestDatabase(label)]);
+    // One after the other: the first runs the migrations.
+    for (let i = 0; i < replicas; i++) bed.replicas.push(await startOrders(vhost.url, database.url));
+    events = await OrderEvents.subscribe(vhost.url);
+  });
+
+  afterAll(async () => {
+    await Promise.all(bed.replicas.map((replica) => replica.close()));
+    await events?.close();
+    await Promise.all([vhost?.delete(), database?.drop()]);
+  });
+
+  return bed;
+}
