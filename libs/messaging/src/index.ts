@@ -7,7 +7,7 @@ export {
   type ConsumeEventOptions,
   type Subscription,
 } from './lib/transport/consume-event.decorator';
-export { EventTransport } from './lib/transport/event-transport';
+export { EventTransport, startEventTransport } from './lib/transport/event-transport';
 export { EventsClient } from './lib/transport/events-client';
 export { DeliveryExceptionFilter } from './lib/transport/delivery-exception.filter';
 export { EventContext } from './lib/consume/event-context';

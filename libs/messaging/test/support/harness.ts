@@ -6,11 +6,11 @@ import { connect, type Channel, type ChannelModel, type GetMessage } from 'amqpl
 import { DataSource } from 'typeorm';
 import type { AppName } from '@shop/contracts';
 import {
-  EventTransport,
   MessagingModule,
   MessagingService,
   messagingMigrations,
   Outbox,
+  startEventTransport,
   type MessagingOptions,
 } from '../../src';
 
@@ -54,8 +54,7 @@ export async function startApp(options: {
   }).compile();
   const app = module.createNestApplication({ logger: false });
   try {
-    app.connectMicroservice({ strategy: app.get(EventTransport) });
-    await app.startAllMicroservices();
+    await startEventTransport(app);
     await app.init();
   } catch (error) {
     await app.close().catch(() => undefined);

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type INestApplication } from '@nestjs/common';
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import type { ConsumerHandler } from '../messaging.service';
 import { MessagingService } from '../messaging.service';
@@ -72,4 +72,14 @@ export class EventTransport extends Server implements CustomTransportStrategy {
 
 function declarationOf(handler: MessageHandler): ConsumerDeclaration | undefined {
   return (handler.extras as Record<string, ConsumerDeclaration | undefined> | undefined)?.[CONSUMER_DECLARATION];
+}
+
+/**
+ * Serves the app's `@ConsumeEvent` handlers beside whatever else it serves: connects EventTransport
+ * as a microservice of the app and starts it (the consumers start as soon as the broker answers).
+ * Rejects, naming the handler, when a declaration is refused (a queue claimed twice, say).
+ */
+export async function startEventTransport(app: INestApplication): Promise<void> {
+  app.connectMicroservice({ strategy: app.get(EventTransport) });
+  await app.startAllMicroservices();
 }

@@ -13,7 +13,7 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swag
 import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { Logger as PinoLogger, LoggerModule } from 'nestjs-pino';
-import { EventTransport } from '@shop/messaging';
+import { startEventTransport } from '@shop/messaging';
 import type { z } from 'zod';
 import { checkBrokerSettings } from '../broker-connection';
 import type { BrokerSettings } from '../broker-settings';
@@ -110,9 +110,8 @@ export async function runApp<S extends z.ZodRawShape>(definition: AppDefinition<
   app.enableShutdownHooks();
   // The event handlers (@ConsumeEvent) are a Nest microservice on the messaging library's transport,
   // beside the HTTP API: it starts their consumers as soon as the broker is reachable.
-  app.connectMicroservice({ strategy: app.get(EventTransport) });
   try {
-    await app.startAllMicroservices();
+    await startEventTransport(app);
   } catch (error) {
     // A handler the contracts or the queue names refuse: say which, in one line, and stop.
     process.stderr.write(`${definition.name}: ${(error as Error).message}\n`);
