@@ -83,7 +83,10 @@ export class QueueConsumer {
   private readonly logger: Logger;
   private channel?: Channel;
   private consumerTag?: string;
-  private readonly inFlight = new Set<Promise<void>>();
+  /** Deliveries taken and not settled yet, waiting for a slot or handled. */
+  private inFlight = 0;
+  /** Resolved when `inFlight` drops to 0 (drain). */
+  private drained: Array<() => void> = [];
   private readonly waiting: Array<() => void> = [];
   private active = 0;
 
@@ -126,12 +129,12 @@ export class QueueConsumer {
   }
 
   get inFlightCount(): number {
-    return this.inFlight.size;
+    return this.inFlight;
   }
 
   /** Resolves when every handler started so far has settled its message. */
   async drain(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    while (this.inFlight > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
   }
 
   async close(): Promise<void> {
@@ -155,52 +158,49 @@ export class QueueConsumer {
       return;
     }
     // Per delivery the pipeline costs as few promises as it can: each one is paid again in the
-    // AsyncLocalStorage hooks TraceContext turns on. A delivery whose handler finished synchronously
-    // is acked at once and never becomes a promise at all.
-    const work = this.active < this.spec.concurrency ? this.process(channel, message) : this.queued(channel, message);
-    if (!work) return;
-    this.inFlight.add(work);
-    void work.finally(() => this.inFlight.delete(work));
+    // AsyncLocalStorage hooks TraceContext turns on. Slots and in-flight work are counted, not
+    // awaited, and a delivery whose handler finished synchronously is acked without any promise.
+    this.inFlight++;
+    if (this.active < this.spec.concurrency) this.process(channel, message);
+    else this.waiting.push(() => this.process(channel, message));
   }
 
-  /** Waits for a free slot (all `concurrency` handlers busy), then processes the delivery. */
-  private async queued(channel: Channel, message: ConsumeMessage): Promise<void> {
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-    await this.process(channel, message);
-  }
-
-  /** Handles the delivery in a slot and settles it: a promise only when anything had to be waited for. */
-  private process(channel: Channel, message: ConsumeMessage): Promise<void> | undefined {
+  /** Handles the delivery in a slot (all `concurrency` handlers busy: it waited for one) and settles it. */
+  private process(channel: Channel, message: ConsumeMessage): void {
     this.active++;
     const seen: Seen = { startedAt: performance.now() };
     let handled: Outcome | Promise<Outcome>;
     try {
       handled = this.handle(message, seen);
     } catch (err) {
-      this.release();
-      return Promise.reject(err);
+      this.finished();
+      throw err;
     }
-    if (handled instanceof Promise || handled.kind !== 'ack') return this.settleLater(channel, message, handled, seen);
-    this.record(message, seen, handled);
-    settle(channel, () => channel.ack(message));
-    this.release();
-    return undefined;
+    if (handled instanceof Promise) handled.then((outcome) => this.settle(channel, message, seen, outcome));
+    else this.settle(channel, message, seen, handled);
   }
 
-  private async settleLater(
-    channel: Channel,
-    message: ConsumeMessage,
-    handled: Outcome | Promise<Outcome>,
-    seen: Seen,
-  ): Promise<void> {
-    try {
-      const outcome = await handled;
-      this.record(message, seen, outcome);
-      if (outcome.kind === 'ack') settle(channel, () => channel.ack(message));
-      else await this.settleFailure(channel, message, outcome);
-    } finally {
-      this.release();
+  /** Acks, or publishes the retry or dead-letter copy first; then frees the slot. */
+  private settle(channel: Channel, message: ConsumeMessage, seen: Seen, outcome: Outcome): void {
+    this.record(message, seen, outcome);
+    if (outcome.kind === 'ack') {
+      settle(channel, () => channel.ack(message));
+      this.finished();
+      return;
     }
+    void this.settleFailure(channel, message, outcome).finally(() => this.finished());
+  }
+
+  /** A delivery is settled: its slot goes to the longest-waiting delivery, and drain hears of it. */
+  private finished(): void {
+    this.active--;
+    this.inFlight--;
+    if (this.inFlight === 0 && this.drained.length > 0) {
+      const drained = this.drained;
+      this.drained = [];
+      for (const resolve of drained) resolve();
+    }
+    this.waiting.shift()?.();
   }
 
   /** One log line and the metrics of a delivery, once its outcome is known. */
@@ -230,12 +230,6 @@ export class QueueConsumer {
       ...(settled.reason ? { reason: settled.reason } : {}),
       duration_ms: Math.round(settled.durationMs * 100) / 100,
     });
-  }
-
-  /** A slot is free again: the longest-waiting delivery takes it. */
-  private release(): void {
-    this.active--;
-    this.waiting.shift()?.();
   }
 
   /** A failed delivery: acked once its retry or dead-letter copy is confirmed, else handed back. */
@@ -344,7 +338,7 @@ export class QueueConsumer {
     if (isObservable(result)) result = lastValueFrom(result, { defaultValue: undefined });
     else if (!isPromiseLike(result)) return ACK;
     const failed = (err: unknown) => this.failed(message, attempt, err);
-    return Promise.resolve(result).then(
+    return (result instanceof Promise ? result : Promise.resolve(result)).then(
       // Nest's pipeline resolves to the handler's value, or to an Observable when an interceptor is
       // on it or an exception filter answered: that settles the delivery when it completes or errors.
       (value) => (isObservable(value) ? lastValueFrom(value, { defaultValue: undefined }).then(acked, failed) : ACK),
