@@ -1,8 +1,15 @@
-import { createTestDatabase, createTestVhost, waitFor, type TestBroker, type TestDatabase } from '@shop/testing';
+import {
+  createTestDatabase,
+  createTestVhost,
+  EventTap,
+  sessionsWaitingForLock,
+  waitFor,
+  type TestBroker,
+  type TestDatabase,
+} from '@shop/testing';
 import { randomUUID } from 'node:crypto';
 import {
-  Broker,
-  sessionsWaitingIn,
+  orderPlaced,
   reservationStatuses,
   startInventory,
   stockOf,
@@ -19,17 +26,17 @@ describe('stock reservation under concurrency', () => {
   let vhost: TestBroker;
   let database: TestDatabase;
   let inventory: InventoryApp;
-  let broker: Broker;
+  let tap: EventTap;
 
   beforeAll(async () => {
     [vhost, database] = await Promise.all([createTestVhost('inventory'), createTestDatabase('inventory')]);
     inventory = await startInventory(vhost.url, database.url);
-    broker = await Broker.open(vhost.url);
+    tap = await EventTap.open(vhost.url, 'inventory');
   });
 
   afterAll(async () => {
     await inventory?.close();
-    await broker?.close();
+    await tap?.close();
     await Promise.all([vhost?.delete(), database?.drop()]);
   });
 
@@ -38,12 +45,18 @@ describe('stock reservation under concurrency', () => {
   const sell = (orderId: string) => inventory.transaction((tx) => inventory.stock.sell(tx, orderId));
   const release = (orderId: string) => inventory.transaction((tx) => inventory.stock.release(tx, orderId));
   const newOrders = (n: number) => Array.from({ length: n }, () => randomUUID());
+  /** Every event inventory published about the order, in order: complete, its outbox relayed first. */
+  const publishedAbout = async (orderId: string) => {
+    await inventory.relayed();
+    return tap.about(orderId);
+  };
+  const typesAbout = async (orderId: string) => (await publishedAbout(orderId)).map((event) => event.type);
 
   it('reserves exactly the 3 units in stock when 20 orders of 1 race for them, and rejects the other 17', async () => {
     const sku = await stockProduct(inventory.db, 3);
     const orders = newOrders(20);
     // Through the broker: the order.placed handler takes 8 at a time, each in a transaction of its own.
-    for (const orderId of orders) await broker.placeOrder(orderId, [{ sku, quantity: 1 }]);
+    for (const orderId of orders) await tap.publish(orderPlaced(orderId, [{ sku, quantity: 1 }]));
 
     const statuses = await waitFor(
       async () => {
@@ -57,7 +70,7 @@ describe('stock reservation under concurrency', () => {
     expect(await stockOf(inventory.db, sku)).toEqual({ available: 0, reserved: 3, sold: 0 });
 
     for (const [i, orderId] of orders.entries()) {
-      const events = await broker.received(inventory, orderId);
+      const events = await publishedAbout(orderId);
       if (statuses[i] === 'RESERVED') {
         expect(events.map((event) => event.type)).toEqual(['inventory.reserved']);
         expect(events[0].data).toMatchObject({ lines: [{ sku, quantity: 1, unitPrice: 250 }], total: 250 });
@@ -91,7 +104,7 @@ describe('stock reservation under concurrency', () => {
     expect(await stockOf(inventory.db, a)).toEqual({ available: 0, reserved: 5, sold: 0 });
     expect(await stockOf(inventory.db, b)).toEqual({ available: 0, reserved: 5, sold: 0 });
     for (const [i, orderId] of orders.entries()) {
-      expect(await broker.eventsOf(inventory, orderId)).toEqual([
+      expect(await typesAbout(orderId)).toEqual([
         statuses[i] === 'RESERVED' ? 'inventory.reserved' : 'inventory.rejected',
       ]);
     }
@@ -107,7 +120,7 @@ describe('stock reservation under concurrency', () => {
     for (const [i, orderId] of orders.entries()) {
       // Reserved then released, or cancelled before inventory saw it (then never reserved): nothing else.
       expect(['RELEASED', 'CANCELLED']).toContain(statuses[i]);
-      expect(await broker.eventsOf(inventory, orderId)).toEqual(
+      expect(await typesAbout(orderId)).toEqual(
         statuses[i] === 'RELEASED' ? ['inventory.reserved', 'inventory.released'] : [],
       );
     }
@@ -125,12 +138,12 @@ describe('stock reservation under concurrency', () => {
     try {
       await other.query(`SELECT 1 FROM products WHERE sku = $1 FOR UPDATE`, [sku]);
       reserving = reserve(orderId, sku, 3);
-      await waitFor(async () => (await sessionsWaitingIn(inventory.db, 'FROM products WHERE sku = ANY')) === 1, {
+      await waitFor(async () => (await sessionsWaitingForLock(inventory.db, 'FROM products WHERE sku = ANY')) === 1, {
         description: 'the reservation waiting for the product',
       });
       // The cancel queues behind the reservation's claim, not beside it.
       releasing = release(orderId);
-      await waitFor(async () => (await sessionsWaitingIn(inventory.db, `VALUES ($1, 'CANCELLED')`)) === 1, {
+      await waitFor(async () => (await sessionsWaitingForLock(inventory.db, `VALUES ($1, 'CANCELLED')`)) === 1, {
         description: "the cancel waiting for the reservation's claim",
       });
     } finally {
@@ -141,7 +154,7 @@ describe('stock reservation under concurrency', () => {
 
     expect(await reservationStatuses(inventory.db, [orderId])).toEqual(['RELEASED']);
     expect(await stockOf(inventory.db, sku)).toEqual({ available: 4, reserved: 0, sold: 0 });
-    expect(await broker.eventsOf(inventory, orderId)).toEqual(['inventory.reserved', 'inventory.released']);
+    expect(await typesAbout(orderId)).toEqual(['inventory.reserved', 'inventory.released']);
   });
 
   it('never reserves an order whose cancel was seen before its order.placed', async () => {
@@ -153,7 +166,7 @@ describe('stock reservation under concurrency', () => {
 
     expect(await reservationStatuses(inventory.db, [orderId])).toEqual(['CANCELLED']);
     expect(await stockOf(inventory.db, sku)).toEqual({ available: 2, reserved: 0, sold: 0 });
-    expect(await broker.eventsOf(inventory, orderId)).toEqual([]);
+    expect(await typesAbout(orderId)).toEqual([]);
   });
 
   it("returns a confirmed order's sold units to stock when it is cancelled, once however often each event comes", async () => {
@@ -169,7 +182,7 @@ describe('stock reservation under concurrency', () => {
     expect(await stockOf(inventory.db, sku)).toEqual({ available: 5, reserved: 0, sold: 0 });
 
     expect(await reservationStatuses(inventory.db, [orderId])).toEqual(['RELEASED']);
-    const events = await broker.received(inventory, orderId);
+    const events = await publishedAbout(orderId);
     expect(events.map((event) => event.type)).toEqual(['inventory.reserved', 'inventory.released']);
     expect(events[1].data).toEqual({ orderId, lines: [{ sku, quantity: 2 }] });
   });

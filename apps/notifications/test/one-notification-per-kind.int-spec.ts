@@ -1,10 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { OrderCancelled, OrderConfirmed, PaymentRefunded, type CloudEvent } from '@shop/contracts';
 import { Outbox } from '@shop/messaging';
-import { createTestDatabase, createTestVhost, waitFor, type TestBroker, type TestDatabase } from '@shop/testing';
+import {
+  createTestDatabase,
+  createTestVhost,
+  EventTap,
+  handled,
+  lockWaiters,
+  outboxDrained,
+  waitFor,
+  type TestBroker,
+  type TestDatabase,
+} from '@shop/testing';
 import { NotificationsService } from '../src/notifications/notifications.service';
-import { handled, lockWaiters, outboxDrained } from './support/database-probes';
-import { EventBroker } from './support/event-broker';
 import { startNotificationsApp, type NotificationsApp } from './support/notifications-app';
 import { openStream, type StreamClient } from './support/stream-client';
 
@@ -25,7 +33,7 @@ describe('one notification per order and kind', () => {
   let broker: TestBroker;
   let database: TestDatabase;
   let notifications: NotificationsApp;
-  let events: EventBroker;
+  let events: EventTap;
   const streams: StreamClient[] = [];
 
   beforeAll(async () => {
@@ -34,7 +42,7 @@ describe('one notification per order and kind', () => {
       createTestDatabase('notifications_once'),
     ]);
     notifications = await startNotificationsApp({ brokerUrl: broker.url, databaseUrl: database.url });
-    events = await EventBroker.open(broker.url, 'notifications');
+    events = await EventTap.open(broker.url, 'notifications');
   });
 
   afterAll(async () => {
@@ -56,7 +64,7 @@ describe('one notification per order and kind', () => {
   /** notification.sent events about the order, complete once the outbox is empty. */
   const sentFor = async (orderId: string) => {
     await outboxDrained(notifications.db);
-    return events.published('notification.sent', orderId);
+    return events.about(orderId, 'notification.sent');
   };
   const duplicates = async (queue: string) =>
     (await notifications.messaging.metrics.duplicates.get()).values

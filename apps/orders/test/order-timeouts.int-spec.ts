@@ -1,6 +1,6 @@
-import { waitFor } from '@shop/testing';
+import { sessionsWaitingForLock, waitFor } from '@shop/testing';
 import { randomUUID } from 'node:crypto';
-import { backdate, orderInput, orderRow, sessionsWaitingIn, type OrdersReplica } from './support/orders-app';
+import { backdate, orderInput, orderRow, type OrdersReplica } from './support/orders-app';
 import { ordersTestbed } from './support/orders-testbed';
 
 /** An order PENDING this long is due in these tests (the replicas' own periodic sweep waits an hour). */
@@ -64,7 +64,7 @@ describe('the timeout sweep of PENDING orders', () => {
       const sweep = replica.orders.cancelTimedOut(TIMEOUT_MS).finally(() => (done = true));
       // A sweep that waited for the row would show up as a session waiting for a lock.
       const waited = await waitFor(
-        async () => done || (await sessionsWaitingIn(replica.db, `status = 'PENDING' AND created_at`)) > 0,
+        async () => done || (await sessionsWaitingForLock(replica.db, `status = 'PENDING' AND created_at`)) > 0,
         { description: 'the sweep to finish or to wait for the held order', timeoutMs: 30_000 },
       ).then(() => !done);
       expect(waited).toBe(false);

@@ -1,11 +1,10 @@
 import { loadSettings } from '@shop/platform';
-import { createTestDatabase, type TestDatabase } from '@shop/testing';
+import { createTestDatabase, queryCount, type TestDatabase } from '@shop/testing';
 import { DataSource } from 'typeorm';
 import { paymentsSettings } from '../src/config/payments.settings';
 import { Payments1732400000000 } from '../src/migrations/1732400000000-payments';
 import { CardProvider } from '../src/payments/card-provider';
 import { TransientProviderError } from '../src/payments/transient-provider-error';
-import { count } from './support/database-probes';
 
 /** Math.random's next values, in the order the provider draws them (one before a call takes effect, one after). */
 const draws = (...values: number[]) => {
@@ -31,7 +30,7 @@ describe("the card provider's ledger, against PostgreSQL", () => {
       }),
     );
   const ledgerRows = (key: string) =>
-    count(db, `SELECT count(*) n FROM provider_ledger WHERE idempotency_key = $1`, [key]);
+    queryCount(db, `SELECT count(*) n FROM provider_ledger WHERE idempotency_key = $1`, [key]);
 
   beforeAll(async () => {
     database = await createTestDatabase('card_provider');

@@ -1,6 +1,6 @@
 import type { CloudEvent } from '@shop/contracts';
+import { lockWaiters } from '@shop/testing';
 import { TransientProviderError } from '../src/payments/transient-provider-error';
-import { lockWaiters } from './support/database-probes';
 import { paymentsTestbed, type PaymentOutcome } from './support/payments-testbed';
 import { inventoryReserved, newOrderId, orderCancelled, orderPlaced, QUEUES, TOTAL } from './support/saga-events';
 import { Gate } from './support/scripted-card-provider';

@@ -13,6 +13,7 @@ import {
   type NestInterceptor,
   type PipeTransform,
   type RpcExceptionFilter,
+  type Type,
 } from '@nestjs/common';
 import { Ctx, Payload, RpcException } from '@nestjs/microservices';
 import type { GetMessage } from 'amqplib';
@@ -305,6 +306,16 @@ describe('a queue is named in its declaration', () => {
     await Promise.all([broker?.delete(), database?.drop()]);
   });
 
+  /** An inventory app of `handlers` alone, resolved once started, connected or not: for handlers it must refuse. */
+  const startInventoryWith = (handlers: Type[]) =>
+    startApp({
+      app: 'inventory',
+      brokerUrl: broker.url,
+      databaseUrl: database.url,
+      handlers,
+      waitForConnection: false,
+    });
+
   it('keeps the queue and the messages waiting in it when the handler class and method are renamed', async () => {
     const handled: string[] = [];
 
@@ -367,15 +378,9 @@ describe('a queue is named in its declaration', () => {
         return;
       }
     }
-    await expect(
-      startApp({
-        app: 'inventory',
-        brokerUrl: broker.url,
-        databaseUrl: database.url,
-        handlers: [ReserveStock, ReserveStockAgain],
-        waitForConnection: false,
-      }),
-    ).rejects.toThrow('the queue "inventory.reserve" is claimed by ReserveStock.handle and ReserveStockAgain.reserve');
+    await expect(startInventoryWith([ReserveStock, ReserveStockAgain])).rejects.toThrow(
+      'the queue "inventory.reserve" is claimed by ReserveStock.handle and ReserveStockAgain.reserve',
+    );
   });
 
   it('refuses to start a handler whose queue is not in its app namespace', async () => {
@@ -386,14 +391,6 @@ describe('a queue is named in its declaration', () => {
         return;
       }
     }
-    await expect(
-      startApp({
-        app: 'inventory',
-        brokerUrl: broker.url,
-        databaseUrl: database.url,
-        handlers: [Misnamed],
-        waitForConnection: false,
-      }),
-    ).rejects.toThrow(/must be named "inventory\.<name>"/);
+    await expect(startInventoryWith([Misnamed])).rejects.toThrow(/must be named "inventory\.<name>"/);
   });
 });

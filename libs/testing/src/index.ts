@@ -13,6 +13,16 @@ export { startPrivatePostgres, type PrivatePostgres } from './lib/private-postgr
 export type { BrokerTlsOptions } from './lib/broker-tls';
 export { createTestCertificates, type TestCertificate, type TestCertificates } from './lib/test-certificates';
 export { waitFor, type WaitForOptions } from './lib/wait-for';
+export { EventTap } from './lib/event-tap';
+export { PATIENT_DATABASE_ENV } from './lib/patient-database';
+export {
+  handled,
+  lockWaiters,
+  outboxDrained,
+  queryCount,
+  sessionsWaitingForLock,
+  type SqlQueryable,
+} from './lib/database-probes';
 export {
   spawnNodeProcess,
   type ChildExit,

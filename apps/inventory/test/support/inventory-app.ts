@@ -1,11 +1,10 @@
 import 'reflect-metadata';
 import { Logger, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { CLOUDEVENTS_CONTENT_TYPE, OrderPlaced, serializeEvent, type CloudEvent } from '@shop/contracts';
-import { EventTransport, MessagingService, Outbox } from '@shop/messaging';
+import { OrderPlaced } from '@shop/contracts';
+import { MessagingService, Outbox, startEventTransport } from '@shop/messaging';
 import { loadSettings } from '@shop/platform';
-import { waitFor } from '@shop/testing';
-import { connect, type ConfirmChannel, type ChannelModel } from 'amqplib';
+import { outboxDrained, PATIENT_DATABASE_ENV } from '@shop/testing';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AppModule } from '../../src/app.module';
@@ -21,6 +20,8 @@ export interface InventoryApp {
   messaging: MessagingService;
   /** Runs `work` in a transaction of its own, as a handler's (its events go out once it commits). */
   transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T>;
+  /** Until every event committed so far is on the broker: relays the outbox now, then waits for it to be empty. */
+  relayed(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -29,24 +30,26 @@ export async function startInventory(brokerUrl: string, databaseUrl: string): Pr
   const settings = loadSettings(inventorySettings, {
     DATABASE_URL: databaseUrl,
     RABBITMQ_URL: brokerUrl,
-    // A busy 2-core machine: waiting for a pooled connection or a lock is slow, never an outage here.
-    DATABASE_CONNECT_TIMEOUT_MS: '60000',
-    DATABASE_STATEMENT_TIMEOUT_MS: '60000',
+    ...PATIENT_DATABASE_ENV,
   });
   const module = await Test.createTestingModule({ imports: [AppModule.forRoot(settings)] }).compile();
   const app = module.createNestApplication({ logger: false });
-  app.connectMicroservice({ strategy: app.get(EventTransport) });
-  await app.startAllMicroservices();
+  await startEventTransport(app);
   await app.init();
   const messaging = app.get(MessagingService);
   await messaging.whenConnected();
   const outbox = app.get(Outbox);
+  const db = app.get(DataSource);
   return {
     app,
-    db: app.get(DataSource),
+    db,
     stock: app.get(StockService),
     messaging,
     transaction: (work) => outbox.transaction(work),
+    relayed: async () => {
+      await messaging.flushOutbox();
+      await outboxDrained(db);
+    },
     close: () => app.close(),
   };
 }
@@ -85,88 +88,6 @@ export async function reservationStatuses(db: DataSource, orderIds: string[]): P
   return orderIds.map((id) => byOrder.get(id));
 }
 
-/**
- * Sessions of this database waiting for a lock while running a statement that contains `sql`: how a
- * test knows that a transaction has reached the lock it is meant to queue on.
- */
-export async function sessionsWaitingIn(db: DataSource, sql: string): Promise<number> {
-  const [{ n }] = (await db.query(
-    `SELECT count(*)::int AS n FROM pg_stat_activity
-      WHERE datname = current_database() AND wait_event_type = 'Lock' AND position($1 in query) > 0`,
-    [sql],
-  )) as [{ n: number }];
-  return n;
-}
-
-/**
- * The broker seen from outside: publishes order.placed as orders' outbox relay would, and records
- * every event inventory publishes (a queue of its own bound to `#` on the inventory exchange).
- */
-export class Broker {
-  private readonly seen: CloudEvent<{ orderId: string }>[] = [];
-
-  private constructor(
-    private readonly model: ChannelModel,
-    private readonly channel: ConfirmChannel,
-    private readonly tap: string,
-  ) {}
-
-  static async open(url: string): Promise<Broker> {
-    const model = await connect(url);
-    const channel = await model.createConfirmChannel();
-    await channel.assertExchange('inventory', 'topic', { durable: true });
-    const { queue } = await channel.assertQueue('', { exclusive: true });
-    await channel.bindQueue(queue, 'inventory', '#');
-    return new Broker(model, channel, queue);
-  }
-
-  async placeOrder(orderId: string, items: ReservationLine[]): Promise<void> {
-    const event = OrderPlaced.create({ orderId, customerId: 'c-int', items, paymentToken: 'tok_visa' });
-    this.channel.publish('orders', event.type, serializeEvent(event), {
-      persistent: true,
-      contentType: CLOUDEVENTS_CONTENT_TYPE,
-      messageId: event.id,
-      type: event.type,
-      appId: 'orders',
-    });
-    await this.channel.waitForConfirms();
-  }
-
-  /**
-   * The types of the events inventory published about `orderId`, in the order published. Waits for
-   * its outbox to be empty first: the relay deletes a row once the broker confirmed it, so by then
-   * every event committed so far is in the tap's queue.
-   */
-  async eventsOf(inventory: InventoryApp, orderId: string): Promise<string[]> {
-    await this.settle(inventory);
-    return this.seen.filter((event) => event.data.orderId === orderId).map((event) => event.type);
-  }
-
-  /** Every event inventory published about `orderId`, as received. */
-  async received(inventory: InventoryApp, orderId: string): Promise<CloudEvent<{ orderId: string }>[]> {
-    await this.settle(inventory);
-    return this.seen.filter((event) => event.data.orderId === orderId);
-  }
-
-  private async settle(inventory: InventoryApp): Promise<void> {
-    await inventory.messaging.flushOutbox();
-    await waitFor(
-      async () => {
-        const [{ n }] = (await inventory.db.query(`SELECT count(*)::int AS n FROM messaging_outbox`)) as [
-          { n: number },
-        ];
-        return n === 0;
-      },
-      { description: "inventory's outbox to be relayed to the broker" },
-    );
-    for (;;) {
-      const message = await this.channel.get(this.tap, { noAck: true });
-      if (!message) return;
-      this.seen.push(JSON.parse(message.content.toString()) as CloudEvent<{ orderId: string }>);
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.model.close().catch(() => undefined);
-  }
-}
+/** The order.placed orders' outbox relay would publish for `items`. */
+export const orderPlaced = (orderId: string, items: ReservationLine[]) =>
+  OrderPlaced.create({ orderId, customerId: 'c-int', items, paymentToken: 'tok_visa' });

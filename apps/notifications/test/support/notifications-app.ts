@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Logger, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { EventTransport, MessagingService } from '@shop/messaging';
+import { MessagingService, startEventTransport } from '@shop/messaging';
 import { loadSettings } from '@shop/platform';
 import type { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
@@ -32,8 +32,7 @@ export async function startNotificationsApp(urls: {
   });
   const module = await Test.createTestingModule({ imports: [AppModule.forRoot(settings)] }).compile();
   const app = module.createNestApplication({ logger: false });
-  app.connectMicroservice({ strategy: app.get(EventTransport) });
-  await app.startAllMicroservices();
+  await startEventTransport(app);
   await app.listen(0, '127.0.0.1');
   const messaging = app.get(MessagingService);
   await messaging.whenConnected();

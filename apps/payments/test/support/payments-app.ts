@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { Logger, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { EventTransport, MessagingService } from '@shop/messaging';
+import { MessagingService, startEventTransport } from '@shop/messaging';
 import { loadSettings } from '@shop/platform';
+import { PATIENT_DATABASE_ENV } from '@shop/testing';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
 import { PAYMENTS_SETTINGS, paymentsSettings, type PaymentsSettings } from '../../src/config/payments.settings';
@@ -26,9 +27,7 @@ export async function startPaymentsApp(urls: { brokerUrl: string; databaseUrl: s
   const settings = loadSettings(paymentsSettings, {
     RABBITMQ_URL: urls.brokerUrl,
     DATABASE_URL: urls.databaseUrl,
-    // A busy 2-core machine: waiting for a pooled connection or a lock is slow, never an outage here.
-    DATABASE_CONNECT_TIMEOUT_MS: '60000',
-    DATABASE_STATEMENT_TIMEOUT_MS: '60000',
+    ...PATIENT_DATABASE_ENV,
   });
   const module = await Test.createTestingModule({ imports: [AppModule.forRoot(settings)] })
     .overrideProvider(CardProvider)
@@ -38,8 +37,7 @@ export async function startPaymentsApp(urls: { brokerUrl: string; databaseUrl: s
     })
     .compile();
   const app = module.createNestApplication({ logger: false });
-  app.connectMicroservice({ strategy: app.get(EventTransport) });
-  await app.startAllMicroservices();
+  await startEventTransport(app);
   await app.init();
   const messaging = app.get(MessagingService);
   await messaging.whenConnected();

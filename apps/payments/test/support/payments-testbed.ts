@@ -1,7 +1,14 @@
 import type { CloudEvent } from '@shop/contracts';
-import { createTestDatabase, createTestVhost, type TestBroker, type TestDatabase } from '@shop/testing';
-import { count, handled, outboxDrained } from './database-probes';
-import { EventBroker } from './event-broker';
+import {
+  createTestDatabase,
+  createTestVhost,
+  EventTap,
+  handled,
+  outboxDrained,
+  queryCount,
+  type TestBroker,
+  type TestDatabase,
+} from '@shop/testing';
 import { startPaymentsApp, type PaymentsApp } from './payments-app';
 import { newOrderId, orderPlaced, QUEUES } from './saga-events';
 
@@ -22,12 +29,12 @@ export function paymentsTestbed(label: string) {
   let broker: TestBroker;
   let database: TestDatabase;
   let app: PaymentsApp;
-  let events: EventBroker;
+  let events: EventTap;
 
   beforeAll(async () => {
     [broker, database] = await Promise.all([createTestVhost(label), createTestDatabase(label)]);
     app = await startPaymentsApp({ brokerUrl: broker.url, databaseUrl: database.url });
-    events = await EventBroker.open(broker.url, 'payments');
+    events = await EventTap.open(broker.url, 'payments');
   });
 
   afterEach(() => app?.provider.reset());
@@ -42,7 +49,7 @@ export function paymentsTestbed(label: string) {
     get app(): PaymentsApp {
       return app;
     },
-    get events(): EventBroker {
+    get events(): EventTap {
       return events;
     },
 
@@ -80,7 +87,7 @@ export function paymentsTestbed(label: string) {
         amount: string;
       }[];
       const ledger = (operation: string, key: string) =>
-        count(
+        queryCount(
           db,
           `SELECT count(*) n FROM provider_ledger
             WHERE idempotency_key = $1 AND operation = $2 AND outcome IN ('approved', 'refunded')`,
@@ -92,9 +99,9 @@ export function paymentsTestbed(label: string) {
         charges: await ledger('charge', `charge:${orderId}`),
         refunds: await ledger('refund', `refund:${orderId}`),
         events: {
-          captured: (await events.published('payment.captured', orderId)).length,
-          declined: (await events.published('payment.declined', orderId)).length,
-          refunded: (await events.published('payment.refunded', orderId)).length,
+          captured: (await events.about(orderId, 'payment.captured')).length,
+          declined: (await events.about(orderId, 'payment.declined')).length,
+          refunded: (await events.about(orderId, 'payment.refunded')).length,
         },
       };
     },

@@ -1,11 +1,12 @@
-import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { CLOUDEVENTS_CONTENT_TYPE, EVENTS, parseEnvelope, serializeEvent, type CloudEvent } from '@shop/contracts';
+import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 
 /**
- * The rest of the system on the test's vhost: events published as their producers' relays publish
- * them, and what the app under test publishes collected from a queue of the test's own.
+ * The rest of the system on a test's vhost: publishes events as their producers' outbox relays
+ * publish them, and collects every event the app under test publishes, from a queue of the test's
+ * own bound to `#` on the app's exchange.
  */
-export class EventBroker {
+export class EventTap {
   private readonly seen: CloudEvent[] = [];
 
   private constructor(
@@ -14,16 +15,21 @@ export class EventBroker {
     private readonly tap: string,
   ) {}
 
-  /** Opens it, with a queue bound to every event of `exchange` (the app's). */
-  static async open(url: string, exchange: string): Promise<EventBroker> {
+  /** Connects to `url` and binds the tap to every event of `exchange` (the app's). */
+  static async open(url: string, exchange: string): Promise<EventTap> {
     const model = await connect(url);
     const channel = await model.createConfirmChannel();
     await channel.assertExchange(exchange, 'topic', { durable: true });
     const { queue } = await channel.assertQueue('', { exclusive: true });
     await channel.bindQueue(queue, exchange, '#');
-    return new EventBroker(model, channel, queue);
+    return new EventTap(model, channel, queue);
   }
 
+  /**
+   * Publishes `event` on its producer's exchange (the producer the contracts name), routed by its
+   * type, persistent, with the message id, type, app id and content type its relay sets; resolves
+   * once the broker has confirmed it.
+   */
   async publish(event: CloudEvent): Promise<void> {
     const producer = EVENTS.find(event.type)?.producer;
     if (!producer) throw new Error(`unknown event type ${event.type}`);
@@ -38,16 +44,17 @@ export class EventBroker {
   }
 
   /**
-   * The events of `type` about `orderId` the app has published so far. Complete once its outbox is
-   * empty: a row leaves the outbox only when the broker has confirmed it, so it is in the queue.
+   * The events about `orderId` (their subject) the app has published so far, in the order received,
+   * only those of `type` when it is given. Complete once the app's outbox is empty: a row leaves the
+   * outbox only when the broker has confirmed it, so by then it is in the tap's queue.
    */
-  async published(type: string, orderId: string): Promise<CloudEvent[]> {
+  async about(orderId: string, type?: string): Promise<CloudEvent[]> {
     for (;;) {
       const message = await this.channel.get(this.tap, { noAck: true });
       if (!message) break;
       this.seen.push(parseEnvelope(message.content));
     }
-    return this.seen.filter((event) => event.type === type && event.subject === orderId);
+    return this.seen.filter((event) => event.subject === orderId && (type === undefined || event.type === type));
   }
 
   async close(): Promise<void> {
