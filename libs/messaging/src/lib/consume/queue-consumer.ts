@@ -20,6 +20,7 @@ import { isPromiseLike } from '../tracing/otel';
 import { inProcessSpan } from './process-span';
 import { unavailableDependency } from '../dependency-errors';
 import { DeadLetterReason, DuplicateDeliveryError, NonRetryableError } from './errors';
+import { AckBatch } from './ack-batch';
 import { EventContext } from './event-context';
 import { retryDelayMs } from './retry-policy';
 
@@ -82,6 +83,8 @@ type Outcome = { kind: 'ack'; duplicate?: boolean } | Failure;
 export class QueueConsumer {
   private readonly logger: Logger;
   private channel?: Channel;
+  /** The acknowledgements of the current channel, coalesced. */
+  private acks?: AckBatch;
   private consumerTag?: string;
   /** Deliveries taken and not settled yet, waiting for a slot or handled. */
   private inFlight = 0;
@@ -115,9 +118,14 @@ export class QueueConsumer {
     });
     await channel.prefetch(this.spec.prefetch);
     this.channel = channel;
-    const { consumerTag } = await channel.consume(this.spec.queue, (message) => this.onDelivery(channel, message), {
-      noAck: false,
-    });
+    const acks = (this.acks = new AckBatch(channel));
+    const { consumerTag } = await channel.consume(
+      this.spec.queue,
+      (message) => this.onDelivery(channel, acks, message),
+      {
+        noAck: false,
+      },
+    );
     this.consumerTag = consumerTag;
   }
 
@@ -138,6 +146,7 @@ export class QueueConsumer {
   }
 
   async close(): Promise<void> {
+    this.acks?.flush();
     const channel = this.channel;
     this.channel = undefined;
     this.consumerTag = undefined;
@@ -150,7 +159,7 @@ export class QueueConsumer {
     this.consumerTag = undefined;
   }
 
-  private onDelivery(channel: Channel, message: ConsumeMessage | null): void {
+  private onDelivery(channel: Channel, acks: AckBatch, message: ConsumeMessage | null): void {
     if (message === null) {
       // The broker cancelled us (queue deleted or failed over): recover through a reconnect.
       if (this.channel === channel)
@@ -161,12 +170,13 @@ export class QueueConsumer {
     // AsyncLocalStorage hooks TraceContext turns on. Slots and in-flight work are counted, not
     // awaited, and a delivery whose handler finished synchronously is acked without any promise.
     this.inFlight++;
-    if (this.active < this.spec.concurrency) this.process(channel, message);
-    else this.waiting.push(() => this.process(channel, message));
+    acks.delivered(message);
+    if (this.active < this.spec.concurrency) this.process(acks, message);
+    else this.waiting.push(() => this.process(acks, message));
   }
 
   /** Handles the delivery in a slot (all `concurrency` handlers busy: it waited for one) and settles it. */
-  private process(channel: Channel, message: ConsumeMessage): void {
+  private process(acks: AckBatch, message: ConsumeMessage): void {
     this.active++;
     const seen: Seen = { startedAt: performance.now() };
     let handled: Outcome | Promise<Outcome>;
@@ -176,19 +186,19 @@ export class QueueConsumer {
       this.finished();
       throw err;
     }
-    if (handled instanceof Promise) handled.then((outcome) => this.settle(channel, message, seen, outcome));
-    else this.settle(channel, message, seen, handled);
+    if (handled instanceof Promise) handled.then((outcome) => this.settle(acks, message, seen, outcome));
+    else this.settle(acks, message, seen, handled);
   }
 
   /** Acks, or publishes the retry or dead-letter copy first; then frees the slot. */
-  private settle(channel: Channel, message: ConsumeMessage, seen: Seen, outcome: Outcome): void {
+  private settle(acks: AckBatch, message: ConsumeMessage, seen: Seen, outcome: Outcome): void {
     this.record(message, seen, outcome);
     if (outcome.kind === 'ack') {
-      settle(channel, () => channel.ack(message));
+      acks.ack(message);
       this.finished();
       return;
     }
-    void this.settleFailure(channel, message, outcome).finally(() => this.finished());
+    void this.settleFailure(acks, message, outcome).finally(() => this.finished());
   }
 
   /** A delivery is settled: its slot goes to the longest-waiting delivery, and drain hears of it. */
@@ -196,6 +206,8 @@ export class QueueConsumer {
     this.active--;
     this.inFlight--;
     if (this.inFlight === 0 && this.drained.length > 0) {
+      // Draining (shutdown): what is settled is acknowledged now, before the channel closes.
+      this.acks?.flush();
       const drained = this.drained;
       this.drained = [];
       for (const resolve of drained) resolve();
@@ -233,7 +245,7 @@ export class QueueConsumer {
   }
 
   /** A failed delivery: acked once its retry or dead-letter copy is confirmed, else handed back. */
-  private async settleFailure(channel: Channel, message: ConsumeMessage, outcome: Failure): Promise<void> {
+  private async settleFailure(acks: AckBatch, message: ConsumeMessage, outcome: Failure): Promise<void> {
     let exchange: string;
     let own: Record<string, unknown>;
     if (outcome.kind === 'retry') {
@@ -284,13 +296,13 @@ export class QueueConsumer {
         if (!(err instanceof TypeError || err instanceof RangeError)) throw err;
         return copy(pick(origin, [Headers.originalExchange, Headers.originalRoutingKey, Headers.originalUserId]));
       });
-      settle(channel, () => channel.ack(message));
+      acks.ack(message);
     } catch (err) {
       // The retry or dead-letter copy was not confirmed: hand the message back, after a pause so
       // that a broker in trouble is not hammered. The quorum queue's delivery limit bounds this.
       this.logger.warn(`${describe(message)} returned to the queue: ${(err as Error).message}`);
       await new Promise((resolve) => setTimeout(resolve, 1000));
-      settle(channel, () => channel.nack(message, false, true));
+      acks.nack(message);
     }
   }
 
@@ -474,14 +486,6 @@ function copyProperties(message: ConsumeMessage) {
     // user-id is checked by the broker against the publishing connection: a copy carries this app's
     // (the publisher sets it), and the original producer stays in the dead-letter copy's headers.
   };
-}
-
-function settle(channel: Channel, action: () => void): void {
-  try {
-    action();
-  } catch {
-    // The channel closed meanwhile: the broker redelivers the message, and the inbox spots a repeat.
-  }
 }
 
 function describe(message: ConsumeMessage): string {
