@@ -59,6 +59,19 @@ const SEED = Number(process.env['FUZZ_SEED'] ?? 20_261_123);
 const PER_TYPE: Record<Exclude<Family, 'valid'>, number> = { data: 12, envelope: 8, body: 5, properties: 6 };
 const VALID_PER_TYPE = 6;
 const SETTLE_TIMEOUT_MS = 75_000;
+/**
+ * The event archive (the shop.events stream) as the timeline, folded from it, consumes it: every type of
+ * every exchange, and only what a queue consumer would accept (valid, from its owner).
+ */
+const ARCHIVE: ConsumerQueue = {
+  name: 'shop.events',
+  app: 'orders',
+  bindings: ['orders', 'inventory', 'payments', 'notifications'].map((exchange) => ({
+    exchange: exchange as AppName,
+    routingKey: '#',
+  })),
+  accepts: new Set(EVENTS.all.map((event) => event.type)),
+};
 
 interface DeadLetter {
   queue: string;
@@ -80,6 +93,17 @@ interface Published {
   expected: Array<{ queue: ConsumerQueue; outcome: Expected }>;
   decodedSubject?: string;
   decodedId?: string;
+  /** Whether the timeline, folded from the event archive, takes it: a valid event from its owner. */
+  folded: boolean;
+  /** The broker refused it because the archive stream could not take it (RabbitMQ 3.10, decimal headers). */
+  refusedByStream?: boolean;
+}
+
+/** Whether AMQP headers hold a decimal value anywhere (amqplib's `{"!": "decimal"}`). */
+function carriesDecimal(value: unknown): boolean {
+  if (!value || typeof value !== 'object' || Buffer.isBuffer(value)) return false;
+  if ((value as { '!'?: unknown })['!'] === 'decimal') return true;
+  return Object.values(value).some(carriesDecimal);
 }
 
 /** What the fuzzed messages must not have changed, read over the apps' HTTP APIs. */
@@ -167,8 +191,11 @@ describe(`event consumers fuzzed with random messages (fast-check seed ${SEED})`
     }
     for (const queue of queues)
       expect(names.has(`${queue.name}.dlq`) ? queue.name : `${queue.name} (no .dlq)`).toBe(queue.name);
-    // the orders timeline: bound with # to all four exchanges, it takes every type
-    expect(queues.filter((q) => q.accepts.size === EVENTS.all.length).map((q) => q.app)).toEqual(['orders']);
+    // the event archive: bound with # to all four exchanges, it keeps every type
+    const archive = (await broker.listBindings(system.vhost)).filter(
+      (b) => b.destination === ARCHIVE.name && b.source !== '',
+    );
+    expect(archive.map((b) => `${b.source} ${b.routingKey}`).sort()).toEqual(APPS.map((app) => `${app} #`).sort());
   });
 
   it(`dead-letters every invalid message with its reason, handles the valid ones, and changes nothing (seed ${SEED})`, async () => {
@@ -178,9 +205,11 @@ describe(`event consumers fuzzed with random messages (fast-check seed ${SEED})`
     console.log(`event-fuzz seed ${SEED}: ${summary}`);
 
     const covered = new Set(
-      published.flatMap((p) =>
-        p.expected.map(({ outcome }) => (outcome.kind === 'handled' ? 'handled' : outcome.reason)),
-      ),
+      published.flatMap((p) => [
+        ...p.expected.map(({ outcome }) => (outcome.kind === 'handled' ? 'handled' : outcome.reason)),
+        // the timeline, folded from the archive, handles what is valid and authentic
+        ...(p.folded ? ['handled'] : []),
+      ]),
     );
     const publishProblems = [...CONTRACT_REASONS, 'handled']
       .filter((reason) => !covered.has(reason))
@@ -287,7 +316,9 @@ describe(`event consumers fuzzed with random messages (fast-check seed ${SEED})`
         queue,
         outcome: expectedOutcome(queue, decoded, userId, userOf),
       }));
-      expect(expected.length).toBeGreaterThan(0);
+      // Every impostor is refused by the queues it reaches and left out of the timeline the archive feeds.
+      const folded = expectedOutcome(ARCHIVE, decoded, userId, userOf).kind === 'handled';
+      expect({ case: c.label, folded }).toEqual({ case: c.label, folded: false });
       for (const { queue, outcome } of expected) {
         expect({
           case: c.label,
@@ -306,6 +337,7 @@ describe(`event consumers fuzzed with random messages (fast-check seed ${SEED})`
         userId,
         exchange: c.exchange,
         expected,
+        folded,
       });
     }
 
@@ -414,6 +446,7 @@ describe(`event consumers fuzzed with random messages (fast-check seed ${SEED})`
       })),
       decodedSubject: decoded.subject,
       decodedId: decoded.id,
+      folded: expectedOutcome(ARCHIVE, decoded, userOf(owner), userOf).kind === 'handled',
     };
   }
 
@@ -442,6 +475,14 @@ describe(`event consumers fuzzed with random messages (fast-check seed ${SEED})`
           headers: { ...p.message.properties.headers, [FUZZ_SEQ_HEADER]: p.seq },
         });
       } catch (error) {
+        if (carriesDecimal(p.message.properties.headers)) {
+          // RabbitMQ 3.10 cannot append a message with a decimal header to a stream: it closes the
+          // publisher's connection (541), after routing the message to the other queues or not. The
+          // event archive is bound to every exchange, so such a message has no defined outcome there.
+          p.refusedByStream = true;
+          p.folded = false;
+          continue;
+        }
         problems.push(`#${p.seq} could not be published (${(error as Error).message}): ${describeMessage(p)}`);
         p.expected = [];
       }
@@ -483,7 +524,8 @@ describe(`event consumers fuzzed with random messages (fast-check seed ${SEED})`
           continue;
         }
         const busy = (await broker.listQueues(system.vhost)).filter(
-          (q) => !q.name.endsWith('.dlq') && q.ready + q.unacked > 0,
+          // a stream keeps what it holds: the archive is never "drained"
+          (q) => !q.name.endsWith('.dlq') && q.name !== ARCHIVE.name && q.ready + q.unacked > 0,
         );
         if (busy.length) {
           last = `still busy: ${busy.map((q) => `${q.name} ready=${q.ready} unacked=${q.unacked}`).join(', ')}`;
@@ -542,6 +584,7 @@ describe(`event consumers fuzzed with random messages (fast-check seed ${SEED})`
       for (const { queue, outcome } of p.expected) {
         const key = `${p.seq}|${queue.name}`;
         accounted.add(key);
+        if (p.refusedByStream) continue;
         const copies = bySeqAndQueue.get(key) ?? [];
         if (outcome.kind === 'handled') {
           for (const copy of copies) {
@@ -634,7 +677,7 @@ describe(`event consumers fuzzed with random messages (fast-check seed ${SEED})`
   function handledOnVictim(published: Published[]): Set<string> {
     return new Set(
       published
-        .filter((p) => p.expected.some(({ outcome }) => outcome.kind === 'handled'))
+        .filter((p) => p.folded)
         .filter((p) => p.decodedSubject?.toLowerCase() === victim.id)
         .map((p) => p.decodedId as string),
     );

@@ -15,6 +15,16 @@ export { NonRetryableError, RetryableError, type DeadLetterReason } from './lib/
 export { DependencyUnavailableError, unavailableDependency } from './lib/dependency-errors';
 export { Headers as MessagingHeaders } from './lib/consume/queue-consumer';
 export { Outbox } from './lib/outbox/outbox';
+export {
+  DeadLetters,
+  MAX_DEAD_LETTERS_LIMIT,
+  type DeadLettersOptions,
+  type ListDeadLettersOptions,
+  type RedriveRequest,
+  type RedriveSummary,
+} from './lib/dead-letters/dead-letters';
+export type { DeadLetter } from './lib/dead-letters/dead-letter-message';
+export { UnknownQueueError } from './lib/dead-letters/errors';
 export { MessagingMetrics, type DeliveryOutcome } from './lib/metrics/messaging-metrics';
 export { Topology } from './lib/topology/topology';
 export {
@@ -30,6 +40,17 @@ export {
 } from './lib/topology/broker-access';
 export { MessagingTables1732300000000, messagingMigrations } from './lib/migrations/1732300000000-messaging-tables';
 export { UnroutableError } from './lib/broker/confirm-publisher';
+export {
+  ARCHIVE_MAX_AGE_PATTERN,
+  ARCHIVE_STREAM,
+  DEFAULT_ARCHIVE_RETENTION,
+  type ArchiveRetention,
+} from './lib/archive/archive';
+export type { ArchivedEvent, ArchiveFollower, ArchiveReader, ArchiveStart } from './lib/archive/archive-reader';
+export { ArchiveAudit, UnknownCursorError, type PublishedEvent } from './lib/archive/archive-audit';
+export type { Projection, ProjectionStatus } from './lib/archive/projection';
+export { Projections, ProjectionsModule } from './lib/archive/projections.module';
+export { SubjectIndexProjection } from './lib/archive/subject-index.projection';
 
 import type { CloudEvent, EventData } from '@shop/contracts';
 /** The event a handler of `E` receives: the CloudEvent with data of the latest version. */

@@ -145,11 +145,7 @@ const PLENTY = 1_000_000;
 const cleanups: Array<{ name: string; fn: () => Promise<void> }> = [];
 
 /** The queues bound to order.placed: a poison message is dead-lettered once from each. */
-const ORDER_PLACED_QUEUES = [
-  'inventory.stock-saga.on-placed',
-  'payments.payment-saga.on-placed',
-  'orders.order-timeline-projection',
-];
+const ORDER_PLACED_QUEUES = ['inventory.stock-saga.on-placed', 'payments.payment-saga.on-placed'];
 
 export async function runCleanups(log: (line: string) => void = () => undefined): Promise<void> {
   while (cleanups.length) {

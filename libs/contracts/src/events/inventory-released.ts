@@ -4,7 +4,7 @@ import { InventoryReleasedV1 } from './inventory-released.v1';
 export const InventoryReleased = defineEvent({
   type: 'inventory.released',
   producer: 'inventory',
-  consumers: ['orders'],
+  consumers: [],
   description: 'Inventory released the stock it had reserved for a cancelled order.',
   versions: [InventoryReleasedV1],
   upcasters: [],

@@ -4,7 +4,7 @@ import { NotificationSentV1 } from './notification-sent.v1';
 export const NotificationSent = defineEvent({
   type: 'notification.sent',
   producer: 'notifications',
-  consumers: ['orders'],
+  consumers: [],
   description: 'Notifications told a customer about their order (once per order and kind).',
   versions: [NotificationSentV1],
   upcasters: [],

@@ -4,7 +4,7 @@ import { OrderConfirmedV1 } from './order-confirmed.v1';
 export const OrderConfirmed = defineEvent({
   type: 'order.confirmed',
   producer: 'orders',
-  consumers: ['inventory', 'notifications', 'orders'],
+  consumers: ['inventory', 'notifications'],
   description: 'An order was reserved and paid for, and is now confirmed.',
   versions: [OrderConfirmedV1],
   upcasters: [],

@@ -4,7 +4,7 @@ import { OrderPlacedV1 } from './order-placed.v1';
 export const OrderPlaced = defineEvent({
   type: 'order.placed',
   producer: 'orders',
-  consumers: ['inventory', 'payments', 'orders'],
+  consumers: ['inventory', 'payments'],
   description: 'A customer placed an order; it waits for inventory and payment.',
   versions: [OrderPlacedV1],
   upcasters: [],

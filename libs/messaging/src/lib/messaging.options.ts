@@ -1,5 +1,6 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { AppName, EventRegistry } from '@shop/contracts';
+import { DEFAULT_ARCHIVE_RETENTION, type ArchiveRetention } from './archive/archive';
 
 /** How a failing handler is retried: attempt n (1-based) waits min(initialDelayMs * factor^(n-1), maxDelayMs). */
 export interface RetryPolicy {
@@ -72,6 +73,13 @@ export interface MessagingOptions {
   shutdownTimeoutMs?: number;
   /** Events this app knows; defaults to every event of @shop/contracts. */
   registry?: EventRegistry;
+  /**
+   * Queues of this app that no handler consumes any more (a subscription moved elsewhere): deleted at
+   * start, with their dead-letter queues, so that they do not keep filling.
+   */
+  retiredQueues?: string[];
+  /** Retention of the event archive, when this app is the one that declares it. */
+  archive?: Partial<ArchiveRetention>;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, initialDelayMs: 1000, factor: 2, maxDelayMs: 60_000 };
@@ -97,6 +105,8 @@ export interface ResolvedOptions {
   reconnect: { initialDelayMs: number; maxDelayMs: number };
   heartbeatSeconds: number;
   shutdownTimeoutMs: number;
+  archive: ArchiveRetention;
+  retiredQueues: string[];
 }
 
 export function resolveOptions(options: MessagingOptions): ResolvedOptions {
@@ -126,6 +136,8 @@ export function resolveOptions(options: MessagingOptions): ResolvedOptions {
     },
     heartbeatSeconds: options.heartbeatSeconds ?? 10,
     shutdownTimeoutMs: options.shutdownTimeoutMs ?? 15_000,
+    archive: { ...DEFAULT_ARCHIVE_RETENTION, ...options.archive },
+    retiredQueues: options.retiredQueues ?? [],
   };
 }
 

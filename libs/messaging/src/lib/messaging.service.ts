@@ -2,6 +2,8 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBoo
 import { connect, type Channel, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
 import { DataSource } from 'typeorm';
 import { EVENTS, redactUrl, topicMatches, type EventRegistry } from '@shop/contracts';
+import { ensureArchive } from './archive/archive';
+import { ArchiveReader } from './archive/archive-reader';
 import { ConfirmPublisher } from './broker/confirm-publisher';
 import { pruneInbox } from './consume/inbox';
 import {
@@ -11,6 +13,8 @@ import {
   type ProducerAuthentication,
 } from './consume/queue-consumer';
 import { retryDelays } from './consume/retry-policy';
+import { DeadLetters } from './dead-letters/dead-letters';
+import { DependencyUnavailableError } from './dependency-errors';
 import { MESSAGING_OPTIONS } from './messaging.constants';
 import { MessagingMetrics } from './metrics/messaging-metrics';
 import { resolveOptions, type MessagingOptions, type ResolvedOptions } from './messaging.options';
@@ -56,6 +60,8 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
   readonly outbox: Outbox;
   readonly metrics: MessagingMetrics;
   private readonly relay: OutboxRelay;
+  /** Reads the event archive (the `shop.events` stream) on this app's connection, a channel per read. */
+  readonly archive: ArchiveReader;
   private consumers: QueueConsumer[] = [];
   private connection?: RecoveringChannelModel;
   private model?: ChannelModel;
@@ -73,6 +79,17 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
   ) {
     this.options = resolveOptions(options);
     this.registry = options.registry ?? EVENTS;
+    this.archive = new ArchiveReader(
+      async () => {
+        if (!this.model) throw new DependencyUnavailableError('broker', 'not connected to the broker');
+        return this.model.createChannel();
+      },
+      this.registry,
+      (type, userId) => {
+        const owner = this.registry.find(type)?.producer;
+        return !this.producers || (owner !== undefined && userId === this.producers.userOf(owner));
+      },
+    );
     this.user = brokerUserOf(this.options.url);
     const prefix = brokerUserPrefix(this.options.app, this.user);
     if (prefix !== undefined) {
@@ -153,6 +170,7 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
 
     const url = new URL(this.options.url);
     if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(this.options.heartbeatSeconds));
+    const where = redactUrl(url, { withoutParams: ['heartbeat'] });
     this.connection = await connect(url.toString(), {
       // amqps://: CA, client certificate, verification forced on (resolveOptions)
       ...this.options.tls,
@@ -172,17 +190,13 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
       this.connects += 1;
       if (this.connects > 1) this.metrics.reconnects.inc();
       this.lastError = undefined;
-      this.logger.log(
-        `connected to ${redactUrl(url, { withoutParams: ['heartbeat'] })}; consuming ${this.consumers.length} queue(s)`,
-      );
+      this.logger.log(`connected to ${where}; consuming ${this.consumers.length} queue(s)`);
       this.relay.kick();
     });
     this.connection.on('disconnect', (err: Error) => this.onDisconnect(err));
     this.connection.on('connect-failed', (err: Error) => {
       this.lastError = err.message;
-      this.logger.warn(
-        `cannot reach the broker at ${redactUrl(url, { withoutParams: ['heartbeat'] })}: ${err.message}`,
-      );
+      this.logger.warn(`cannot reach the broker at ${where}: ${err.message}`);
     });
     this.connection.on('blocked', (reason: string) => {
       this.blocked = true;
@@ -210,6 +224,21 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
   /** Publishes whatever is due in the outbox now (tests). */
   flushOutbox(): Promise<void> {
     return this.relay.flush();
+  }
+
+  /** This app's dead-letter queues (those of its consumers), inspected and redriven on its connection. */
+  deadLetters(): DeadLetters {
+    const connection = () => {
+      if (!this.model) throw new DependencyUnavailableError('broker', 'not connected to the broker');
+      return this.model;
+    };
+    return new DeadLetters(connection, {
+      app: this.options.app,
+      user: this.user,
+      queues: () => this.consumers.map((consumer) => consumer.spec.queue),
+      registry: this.registry,
+      metrics: this.metrics,
+    });
   }
 
   /**
@@ -244,6 +273,13 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
     } finally {
       await channel.close().catch(() => undefined);
     }
+    await this.retire(model);
+    // Before the first publish, so that the archive holds every event from the start.
+    const archive = await ensureArchive(() => model.createChannel(), this.options.archive);
+    if (archive.declared)
+      this.logger.log(`declared the event archive (retention ${JSON.stringify(this.options.archive)})`);
+    if (!archive.exists)
+      this.logger.warn(`the event archive is missing and this user may not declare it: ${archive.error}`);
     const publisherChannel = await model.createConfirmChannel();
     publisherChannel.on('error', (err: Error) => this.logger.warn(`publisher channel error: ${err.message}`));
     publisherChannel.on('close', () => {
@@ -252,6 +288,24 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
     this.publisher.attach(publisherChannel);
     if (!this.stopping) for (const consumer of this.consumers) await consumer.start(model);
     this.model = model;
+  }
+
+  /** Deletes the retired queues (MessagingOptions.retiredQueues) and their dead-letter queues. */
+  private async retire(model: ChannelModel): Promise<void> {
+    for (const queue of this.options.retiredQueues) {
+      for (const name of [queue, Topology.deadLetterQueue(queue)]) {
+        const channel = await model.createChannel();
+        channel.on('error', () => undefined);
+        try {
+          const { messageCount } = await channel.deleteQueue(name);
+          if (messageCount > 0) this.logger.warn(`deleted the retired queue ${name} with ${messageCount} message(s)`);
+        } catch (error) {
+          this.logger.warn(`could not delete the retired queue ${name}: ${(error as Error).message}`);
+        } finally {
+          await channel.close().catch(() => undefined);
+        }
+      }
+    }
   }
 
   /** Declares the queues of consumers added to a live connection, then starts them. */

@@ -1,7 +1,7 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { redactUrl } from '@shop/contracts';
-import type { MessagingTlsOptions } from '@shop/messaging';
+import type { ArchiveRetention, MessagingTlsOptions } from '@shop/messaging';
 import type { BrokerSettings } from './broker-settings';
 import { SettingsError } from './settings';
 
@@ -11,6 +11,7 @@ const TLS_FILES = ['RABBITMQ_TLS_CA_FILE', 'RABBITMQ_TLS_CERT_FILE', 'RABBITMQ_T
 export interface BrokerConnection {
   url: string;
   tls?: MessagingTlsOptions;
+  archive: ArchiveRetention;
 }
 
 /**
@@ -56,7 +57,8 @@ export function brokerConnection(settings: BrokerSettings): BrokerConnection {
     }
   }
 
-  if (!passwordFile) return { url: settings.RABBITMQ_URL, tls };
+  const archive = { maxBytes: settings.ARCHIVE_MAX_BYTES, maxAge: settings.ARCHIVE_MAX_AGE };
+  if (!passwordFile) return { url: settings.RABBITMQ_URL, tls, archive };
   const password = readFileSync(passwordFile, 'utf8').replace(/[\r\n]+$/, '');
   if (!password) throw invalid('RABBITMQ_PASSWORD_FILE', 'expected a password; the file is empty', passwordFile);
   if (!url.username) {
@@ -64,7 +66,7 @@ export function brokerConnection(settings: BrokerSettings): BrokerConnection {
   }
   // Percent-encoded, as a password in a URL must be (the setter leaves "%" alone); amqplib decodes it.
   url.password = encodeURIComponent(password);
-  return { url: url.toString(), tls };
+  return { url: url.toString(), tls, archive };
 }
 
 /**

@@ -14,6 +14,8 @@ describe('broker settings', () => {
   let dir: string;
   const file = (name: string) => join(dir, name);
   const AMQPS = 'amqps://guest:guest@broker.example:5671/shop';
+  /** SPEC.md's archive retention when ARCHIVE_MAX_BYTES and ARCHIVE_MAX_AGE are not set. */
+  const ARCHIVE = { maxBytes: 5_000_000_000, maxAge: '30D' };
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'broker-settings-'));
@@ -34,8 +36,8 @@ describe('broker settings', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('leaves RABBITMQ_URL alone and asks for no TLS when none of them is set', () => {
-    expect(connectionFor({})).toEqual({ url: 'amqp://guest:guest@localhost:5672', tls: undefined });
-    expect(connectionFor({ RABBITMQ_URL: AMQPS })).toEqual({ url: AMQPS, tls: undefined });
+    expect(connectionFor({})).toEqual({ url: 'amqp://guest:guest@localhost:5672', tls: undefined, archive: ARCHIVE });
+    expect(connectionFor({ RABBITMQ_URL: AMQPS })).toEqual({ url: AMQPS, tls: undefined, archive: ARCHIVE });
   });
 
   it('reads the CA, the client certificate and its key', () => {
@@ -53,7 +55,22 @@ describe('broker settings', () => {
         key: readFileSync(file('client.key'), 'utf8'),
         passphrase: undefined,
       },
+      archive: ARCHIVE,
     });
+  });
+
+  it('reads the archive retention in bytes or with a unit, and in the broker syntax of ages', () => {
+    expect(connectionFor({ ARCHIVE_MAX_BYTES: '512MiB', ARCHIVE_MAX_AGE: '12h' }).archive).toEqual({
+      maxBytes: 512 * 2 ** 20,
+      maxAge: '12h',
+    });
+    expect(connectionFor({ ARCHIVE_MAX_BYTES: '2000000' }).archive.maxBytes).toBe(2_000_000);
+    expect(connectionFor({ ARCHIVE_MAX_BYTES: '1.5 GB' }).archive.maxBytes).toBe(1_500_000_000);
+    expect(() => connectionFor({ ARCHIVE_MAX_BYTES: 'lots' })).toThrow(/ARCHIVE_MAX_BYTES: expected a size in bytes/);
+    expect(() => connectionFor({ ARCHIVE_MAX_BYTES: '0' })).toThrow(/ARCHIVE_MAX_BYTES/);
+    expect(() => connectionFor({ ARCHIVE_MAX_AGE: '30 days' })).toThrow(
+      /ARCHIVE_MAX_AGE: expected a number and one of/,
+    );
   });
 
   it('takes an encrypted key with its passphrase', () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ARCHIVE_MAX_AGE_PATTERN } from '@shop/messaging';
 
 /** A file read at start (a certificate, a key, a Docker secret): the setting is its path, checked readable. */
 const readableFile = () =>
@@ -18,6 +19,36 @@ const readableFile = () =>
     })
     .optional();
 
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+/** A size in bytes: an integer, or a number with a unit (`5GB`, `512 MiB`). */
+const byteSize = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (text === undefined || text.trim() === '') return fallback;
+      const match = /^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)\s*$/i.exec(text);
+      const unit = match ? BYTE_UNITS[match[2].toLowerCase()] : undefined;
+      const bytes = match && unit ? Math.floor(Number(match[1]) * unit) : NaN;
+      if (!Number.isSafeInteger(bytes) || bytes < 1) {
+        ctx.addIssue({ code: 'custom', message: 'expected a size in bytes, e.g. 5000000000 or 5GB or 512MiB' });
+        return z.NEVER;
+      }
+      return bytes;
+    });
+
 /** The broker's TLS certificates and the broker password, in `commonSettings()` next to RABBITMQ_URL. */
 export function brokerSettings() {
   return {
@@ -31,6 +62,13 @@ export function brokerSettings() {
     RABBITMQ_TLS_KEY_PASSPHRASE: z.string().optional(),
     /** A file holding the broker password (a Docker secret): it replaces RABBITMQ_URL's; trailing newlines are dropped. */
     RABBITMQ_PASSWORD_FILE: readableFile(),
+    /** The event archive's size limit (the `shop.events` stream's x-max-length-bytes), when an app declares it. */
+    ARCHIVE_MAX_BYTES: byteSize(5_000_000_000),
+    /** The event archive's age limit, in the broker's syntax (x-max-age): 30D, 12h, 1Y. */
+    ARCHIVE_MAX_AGE: z
+      .string()
+      .regex(ARCHIVE_MAX_AGE_PATTERN, 'expected a number and one of Y, M, D, h, m, s, e.g. 30D')
+      .default('30D'),
   };
 }
 

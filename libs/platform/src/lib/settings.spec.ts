@@ -20,6 +20,8 @@ describe('loadSettings', () => {
       RATE_LIMIT_WINDOW_MS: 1000,
       ORDER_TIMEOUT_MS: 60_000,
       FAILURE_RATE: 0,
+      ARCHIVE_MAX_BYTES: 5_000_000_000,
+      ARCHIVE_MAX_AGE: '30D',
     });
   });
 

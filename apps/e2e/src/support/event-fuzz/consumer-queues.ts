@@ -10,12 +10,14 @@ export interface ConsumerQueue {
   accepts: ReadonlySet<string>;
 }
 
-/** The consumer queues: every queue bound to one of the four event exchanges, read off the broker's bindings. */
+/** The consumer queues: every app's queue bound to one of the four event exchanges, read off the broker's bindings. */
 export function consumerQueuesOf(bindings: readonly BrokerBinding[]): ConsumerQueue[] {
   const byQueue = new Map<string, ConsumerQueue>();
   for (const binding of bindings) {
     if (binding.destinationKind !== 'queue' || !(APP_NAMES as readonly string[]).includes(binding.source)) continue;
     const app = binding.destination.split('.')[0] as AppName;
+    // the event archive (shop.events, a stream the broker appends to) is no app's consumer queue
+    if (!(APP_NAMES as readonly string[]).includes(app)) continue;
     const queue = byQueue.get(binding.destination) ?? {
       name: binding.destination,
       app,

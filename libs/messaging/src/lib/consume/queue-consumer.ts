@@ -1,6 +1,6 @@
 import { HttpException, Logger } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
-import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage, Message } from 'amqplib';
 import { isObservable, lastValueFrom } from 'rxjs';
 import {
   ContractError,
@@ -66,7 +66,26 @@ export const Headers = {
   queue: 'x-consumer-queue',
   /** The `user-id` the dead-lettered message arrived with (the copy carries the consumer's). */
   originalUserId: 'x-original-user-id',
+  /** On a copy sent back from the dead-letter queue (DeadLetters.redrive): how many times, and when last. */
+  redriveCount: 'x-redrive-count',
+  redrivenAt: 'x-redriven-at',
+  /** When the message was dead-lettered the first time, kept across redrives. */
+  firstDeadLetteredAt: 'x-first-dead-lettered-at',
 } as const;
+
+/** What the broker and the retry path add to a delivery: never carried over to a copy of it. */
+export const DELIVERY_HEADERS: readonly string[] = [
+  'x-death',
+  'x-first-death-exchange',
+  'x-first-death-queue',
+  'x-first-death-reason',
+  'x-last-death-exchange',
+  'x-last-death-queue',
+  'x-last-death-reason',
+  'x-delivery-count',
+  Topology.delayHeader,
+  Headers.outageRetries,
+];
 
 type Failure =
   /** `outage`: the handler found a dependency unreachable; the attempt is not spent. */
@@ -418,7 +437,7 @@ function outageRetriesOf(message: ConsumeMessage): number {
   return Number.isInteger(value) && value >= 0 ? value : 0;
 }
 
-function attemptOf(message: ConsumeMessage): number {
+export function attemptOf(message: Message): number {
   const value = Number(message.properties.headers?.[Headers.attempt] ?? 1);
   return Number.isInteger(value) && value >= 1 ? value : 1;
 }
@@ -427,16 +446,7 @@ function attemptOf(message: ConsumeMessage): number {
 function originHeaders(message: ConsumeMessage, retryExchange: string): Record<string, unknown> {
   const retried = message.fields.exchange === retryExchange;
   const headers = { ...(message.properties.headers ?? {}) };
-  delete headers['x-death'];
-  delete headers['x-first-death-exchange'];
-  delete headers['x-first-death-queue'];
-  delete headers['x-first-death-reason'];
-  delete headers['x-last-death-exchange'];
-  delete headers['x-last-death-queue'];
-  delete headers['x-last-death-reason'];
-  delete headers['x-delivery-count'];
-  delete headers[Topology.delayHeader];
-  delete headers[Headers.outageRetries];
+  for (const name of DELIVERY_HEADERS) delete headers[name];
   const originalUserId: unknown = retried ? headers[Headers.originalUserId] : message.properties.userId;
   delete headers[Headers.originalUserId];
   return {
@@ -453,7 +463,7 @@ function originHeaders(message: ConsumeMessage, retryExchange: string): Record<s
  * takes for a type tag. A retry or dead-letter copy of a message with such headers would fail to
  * publish, and the message would go round until the broker's delivery limit.
  */
-function encodable(value: unknown): unknown {
+export function encodable(value: unknown): unknown {
   if (typeof value === 'number') {
     const long = Number.isInteger(value) && value >= -(2 ** 63) && value < 2 ** 63;
     return long ? value : { '!': 'double', value };
@@ -473,7 +483,7 @@ function pick(headers: Record<string, unknown>, names: string[]): Record<string,
   return Object.fromEntries(names.filter((name) => name in headers).map((name) => [name, headers[name]]));
 }
 
-function copyProperties(message: ConsumeMessage) {
+export function copyProperties(message: Message) {
   const p = message.properties;
   return {
     messageId: String(p.messageId ?? `unidentified-${message.fields.deliveryTag}-${Date.now()}`),

@@ -60,6 +60,12 @@ export class MessagingMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
+  readonly redriven = new Counter({
+    name: 'messaging_redriven_total',
+    help: 'Dead letters sent back to their queue by a redrive (admin endpoint or CLI), by queue',
+    labelNames: ['queue'] as const,
+    registers: [this.registry],
+  });
   readonly reconnects = new Counter({
     name: 'messaging_reconnects_total',
     help: 'Times the broker connection was lost and re-established',

@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { MessagingProjections1733000000000 } from './1733000000000-projections';
 
 /**
  * The messaging library's own tables, added by every app to its migrations:
@@ -40,4 +41,4 @@ export class MessagingTables1732300000000 implements MigrationInterface {
   }
 }
 
-export const messagingMigrations = [MessagingTables1732300000000];
+export const messagingMigrations = [MessagingTables1732300000000, MessagingProjections1733000000000];

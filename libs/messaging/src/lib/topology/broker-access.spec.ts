@@ -60,11 +60,13 @@ describe('brokerPermissions', () => {
     const fromOrders = payments.topics.find((t) => t.exchange === 'orders')?.read ?? '';
     expect(['order.placed', 'order.cancelled'].every((key) => matches(fromOrders, key))).toBe(true);
     expect(['order.confirmed', '#', 'order.*'].some((key) => matches(fromOrders, key))).toBe(false);
+  });
 
-    const ordersApp = brokerPermissions('orders');
+  it('lets only the archive readers (orders) read the shop.events stream, and nobody write to it', () => {
     for (const app of APP_NAMES) {
-      const read = ordersApp.topics.find((t) => t.exchange === app)?.read ?? '';
-      expect(matches(read, '#')).toBe(true); // the timeline projection reads every event
+      const access = brokerPermissions(app);
+      expect({ app, read: matches(access.read, 'shop.events') }).toEqual({ app, read: app === 'orders' });
+      expect(matches(access.write, 'shop.events') || matches(access.configure, 'shop.events')).toBe(false);
     }
   });
 

@@ -1,5 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { APP_NAMES, EVENTS, type AppName, type EventRegistry } from '@shop/contracts';
+import {
+  ARCHIVE_READERS,
+  ARCHIVE_STREAM,
+  archiveArguments,
+  archiveBindings,
+  DEFAULT_ARCHIVE_RETENTION,
+  type ArchiveRetention,
+} from '../archive/archive';
 import { Topology } from './topology';
 
 /**
@@ -64,11 +72,13 @@ export function brokerPermissions(app: AppName, registry: EventRegistry = EVENTS
       read: anyOf(all ? [...keys, '#'] : keys),
     };
   });
+  // The archive's readers may consume the stream; nobody writes to it but the broker (its bindings).
+  const archive = ARCHIVE_READERS.includes(app) ? [escape(ARCHIVE_STREAM)] : [];
   return {
     user: brokerUser(app, prefix),
     configure: `^${own}$`,
     write: `^${own}$`,
-    read: `^(${[own, ...foreign].join('|')})$`,
+    read: `^(${[own, ...foreign, ...archive].join('|')})$`,
     topics,
   };
 }
@@ -88,6 +98,21 @@ export interface RabbitmqDefinitions {
     internal: boolean;
     arguments: Record<string, never>;
   }>;
+  queues: Array<{
+    name: string;
+    vhost: string;
+    durable: boolean;
+    auto_delete: boolean;
+    arguments: Record<string, unknown>;
+  }>;
+  bindings: Array<{
+    source: string;
+    vhost: string;
+    destination: string;
+    destination_type: 'queue';
+    routing_key: string;
+    arguments: Record<string, never>;
+  }>;
 }
 
 export interface DefinitionsOptions {
@@ -99,12 +124,15 @@ export interface DefinitionsOptions {
   /** An administrator of the vhost (management UI, operations), tagged `administrator`. */
   admin?: { name: string; password: string };
   registry?: EventRegistry;
+  /** Retention of the event archive (ARCHIVE_MAX_BYTES, ARCHIVE_MAX_AGE). */
+  archive?: ArchiveRetention;
 }
 
 /**
  * The definitions to import (at boot with `load_definitions`, or with `rabbitmqctl import_definitions`):
- * the vhost, one user per app with the permissions above, and the apps' exchanges, so that a consumer
- * can bind to a producer's exchange before the producer ever started (it may not declare it itself).
+ * the vhost, one user per app with the permissions above, the apps' exchanges, so that a consumer
+ * can bind to a producer's exchange before the producer ever started (it may not declare it itself),
+ * and the event archive: the `shop.events` stream bound to every exchange, which no app may declare.
  * Passwords are stored salted and hashed, as RabbitMQ does.
  */
 export function rabbitmqDefinitions(options: DefinitionsOptions): RabbitmqDefinitions {
@@ -128,6 +156,23 @@ export function rabbitmqDefinitions(options: DefinitionsOptions): RabbitmqDefini
       durable: true,
       auto_delete: false,
       internal: false,
+      arguments: {},
+    })),
+    queues: [
+      {
+        name: ARCHIVE_STREAM,
+        vhost,
+        durable: true,
+        auto_delete: false,
+        arguments: archiveArguments(options.archive ?? DEFAULT_ARCHIVE_RETENTION),
+      },
+    ],
+    bindings: archiveBindings().map(({ exchange, routingKey }) => ({
+      source: exchange,
+      vhost,
+      destination: ARCHIVE_STREAM,
+      destination_type: 'queue' as const,
+      routing_key: routingKey,
       arguments: {},
     })),
   };
