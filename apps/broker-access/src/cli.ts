@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { APP_NAMES, type AppName } from '@shop/contracts';
 import { brokerPermissions, brokerUser, rabbitmqDefinitions, type RabbitmqDefinitions } from '@shop/messaging';
+import { brokerSettings, loadSettings } from '@shop/platform';
 
 export const MIN_PASSWORD_LENGTH = 16;
 
@@ -29,7 +30,8 @@ Options:
 
 Passwords come from the environment, never from the repository: ORDERS_RABBITMQ_PASSWORD,
 INVENTORY_RABBITMQ_PASSWORD, PAYMENTS_RABBITMQ_PASSWORD, NOTIFICATIONS_RABBITMQ_PASSWORD (and
-RABBITMQ_ADMIN_PASSWORD with --admin), each at least ${MIN_PASSWORD_LENGTH} characters.`;
+RABBITMQ_ADMIN_PASSWORD with --admin), each at least ${MIN_PASSWORD_LENGTH} characters. The event archive
+(the shop.events stream) keeps ARCHIVE_MAX_BYTES (default 5GB) and ARCHIVE_MAX_AGE (default 30D).`;
 
 /** A mistake of the caller's: printed as one line, exit code 2. */
 export class UsageError extends Error {
@@ -77,6 +79,9 @@ export function runCli(argv: string[], io: Io): void {
   if (command !== 'definitions' && command !== 'apply') throw new UsageError(`unknown command: ${command}`);
 
   const password = passwordSource(io.env, values['secrets-dir']);
+  // the event archive's retention, validated as the apps validate it
+  const { ARCHIVE_MAX_BYTES, ARCHIVE_MAX_AGE } = brokerSettings();
+  const retention = loadSettings({ ARCHIVE_MAX_BYTES, ARCHIVE_MAX_AGE }, io.env);
   const definitions: RabbitmqDefinitions = rabbitmqDefinitions({
     vhost,
     userPrefix: prefix,
@@ -85,6 +90,7 @@ export function runCli(argv: string[], io: Io): void {
       string
     >,
     admin: values.admin ? { name: values.admin, password: password('admin', values.admin) } : undefined,
+    archive: { maxBytes: retention.ARCHIVE_MAX_BYTES, maxAge: retention.ARCHIVE_MAX_AGE },
   });
   const json = `${JSON.stringify(definitions, null, 2)}\n`;
 

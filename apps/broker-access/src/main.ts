@@ -1,3 +1,4 @@
+import { SettingsError } from '@shop/platform';
 import { runCli, UsageError } from './cli';
 
 try {
@@ -8,5 +9,11 @@ try {
   });
 } catch (error) {
   process.stderr.write(`broker-access: ${(error as Error).message}\n`);
-  process.exit(error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1);
+  process.exit(
+    error instanceof UsageError ||
+      error instanceof SettingsError ||
+      (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+      ? 2
+      : 1,
+  );
 }

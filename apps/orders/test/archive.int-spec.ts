@@ -120,6 +120,12 @@ describe('the event archive and its projections', () => {
     expect(events).toHaveLength(40);
     expect(events.map((item) => item.offset)).toEqual([...events.map((item) => item.offset)].sort((a, b) => a - b));
 
+    // offsets far apart: one consumer each (a gap wider than maxGap), on channels of their own
+    const picked = [events[0], events[10], events[39]].map((item) => item.offset);
+    const spread = await replica.messaging.archive.read(picked, { maxGap: 1 });
+    expect(spread.map((item) => item.offset)).toEqual(picked);
+    expect(spread.map((item) => item.event?.id)).toEqual([events[0], events[10], events[39]].map((i) => i.event?.id));
+
     const audit = replica.app.get(ArchiveAudit);
     const rejected = ordersPlaced[0];
     const found = await waitFor(

@@ -20,6 +20,7 @@ import {
   type DeadLetterQueue,
   type PoisonMessage,
 } from './broker-tools';
+import { archiveViolations } from './archive-check';
 import { derive, random } from './prng';
 
 export interface ChaosOptions {
@@ -640,6 +641,11 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       await sleep(1_000);
     }
 
+    // the event archive: every accepted order's events kept
+    const archiveLines = await archiveViolations(client, snapshot?.orders ?? [], Date.now() + 30_000).catch(
+      (error: Error) => [`could not read the archive: ${error.message}`],
+    );
+
     // the databases themselves
     const dbFindings: string[] = [];
     let ordersRows = -1;
@@ -749,6 +755,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
         dlqPass ? [] : dlqDetails.length ? dlqDetails : [`${dlqTotal} dead-lettered`],
       ),
       result('outboxes drained (every committed event published)', dbFindings),
+      result("the event archive holds every accepted order's order.placed and final event", archiveLines),
       result('no unexpected outcome', unexpected),
       result('no HTTP answer a 5xx other than 503, every 503 with Retry-After', [
         ...badAnswers,

@@ -59,6 +59,30 @@ export interface OrderTimeline {
   events: TimelineEvent[];
 }
 
+/** One event of GET /events?subject=: the CloudEvent as it was published. */
+export interface ArchivedEvent {
+  specversion: '1.0';
+  id: string;
+  type: string;
+  source: string;
+  time: string;
+  subject: string;
+  data: Record<string, unknown>;
+  traceparent?: string;
+  [extension: string]: unknown;
+}
+
+/** GET /admin/projections/{name}. */
+export interface ProjectionStatus {
+  name: string;
+  state: 'live' | 'rebuilding';
+  position: number | null;
+  events: number;
+  eventsPerSecond?: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
 export interface ProductInput {
   name: string;
   price: number;
@@ -217,6 +241,25 @@ export class ShopClient {
   async timeline(orderId: string): Promise<OrderTimeline> {
     const response = await this.http<OrderTimeline>('orders', `/orders/${orderId}/timeline`);
     expectStatus(response, [200], `GET /orders/${orderId}/timeline`);
+    return response.body;
+  }
+
+  /** GET /events?subject={orderId}: the order's events from the archive, in publish order, every page. */
+  async archivedEvents(orderId: string): Promise<ArchivedEvent[]> {
+    const events: ArchivedEvent[] = [];
+    for (;;) {
+      const after = events.length ? `&after=${events[events.length - 1].id}` : '';
+      const response = await this.http<ArchivedEvent[]>('orders', `/events?subject=${orderId}&limit=100${after}`);
+      expectStatus(response, [200], `GET /events?subject=${orderId}`);
+      events.push(...response.body);
+      if (response.body.length < 100) return events;
+    }
+  }
+
+  /** GET /admin/projections/{name}. */
+  async projection(name: string): Promise<ProjectionStatus> {
+    const response = await this.http<ProjectionStatus>('orders', `/admin/projections/${name}`);
+    expectStatus(response, [200], `GET /admin/projections/${name}`);
     return response.body;
   }
 

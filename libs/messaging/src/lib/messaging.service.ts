@@ -80,10 +80,7 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
     this.options = resolveOptions(options);
     this.registry = options.registry ?? EVENTS;
     this.archive = new ArchiveReader(
-      async () => {
-        if (!this.model) throw new DependencyUnavailableError('broker', 'not connected to the broker');
-        return this.model.createChannel();
-      },
+      async () => this.connected().createChannel(),
       this.registry,
       (type, userId) => {
         const owner = this.registry.find(type)?.producer;
@@ -228,11 +225,7 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
 
   /** This app's dead-letter queues (those of its consumers), inspected and redriven on its connection. */
   deadLetters(): DeadLetters {
-    const connection = () => {
-      if (!this.model) throw new DependencyUnavailableError('broker', 'not connected to the broker');
-      return this.model;
-    };
-    return new DeadLetters(connection, {
+    return new DeadLetters(() => this.connected(), {
       app: this.options.app,
       user: this.user,
       queues: () => this.consumers.map((consumer) => consumer.spec.queue),
@@ -288,6 +281,12 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
     this.publisher.attach(publisherChannel);
     if (!this.stopping) for (const consumer of this.consumers) await consumer.start(model);
     this.model = model;
+  }
+
+  /** The connection now; a DependencyUnavailableError (503 over HTTP) while there is none. */
+  private connected(): ChannelModel {
+    if (!this.model) throw new DependencyUnavailableError('broker', 'not connected to the broker');
+    return this.model;
   }
 
   /** Deletes the retired queues (MessagingOptions.retiredQueues) and their dead-letter queues. */

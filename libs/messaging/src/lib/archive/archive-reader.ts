@@ -70,6 +70,7 @@ export class ArchiveReader {
     const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
     done.catch(() => undefined);
     let stopped = false;
+    let cancelled = false;
     let failed: Error | undefined;
     let pending: Array<{ message: ConsumeMessage; archived: ArchivedEvent }> = [];
     let timer: NodeJS.Timeout | undefined;
@@ -92,7 +93,8 @@ export class ArchiveReader {
         if (failed || stopped) return;
         try {
           await onBatch(batch.map((item) => item.archived));
-          channel.ack(batch[batch.length - 1].message, true);
+          // after a cancel the broker knows these tags no more (an ack would close the channel)
+          if (!cancelled) channel.ack(batch[batch.length - 1].message, true);
         } catch (error) {
           fail(error as Error);
         }
@@ -105,10 +107,9 @@ export class ArchiveReader {
       ARCHIVE_STREAM,
       (message) => {
         if (!message) return fail(new Error('archive consumer cancelled by the broker'));
-        const archived = toArchived(message, this.registry, this.authentic);
         // the rest of the chunk before the offset asked for
-        if (archived.offset < minOffset) return channel.ack(message);
-        pending.push({ message, archived });
+        if (offsetOf(message) < minOffset) return cancelled ? undefined : channel.ack(message);
+        pending.push({ message, archived: toArchived(message, this.registry, this.authentic) });
         if (pending.length >= batchSize) flush();
         else timer ??= setTimeout(flush, lingerMs);
       },
@@ -119,6 +120,7 @@ export class ArchiveReader {
       done,
       stop: async () => {
         if (stopped) return done.catch(() => undefined);
+        cancelled = true;
         await channel.cancel(consumerTag).catch(() => undefined);
         flush();
         await chain;
@@ -149,15 +151,18 @@ export class ArchiveReader {
       if (run && offset - run[run.length - 1] <= maxGap) run.push(offset);
       else runs.push([offset]);
     }
-    const channel = await this.openChannel();
-    try {
-      await channel.prefetch(Math.min(maxGap * 2, 1000));
-      const found: ArchivedEvent[] = [];
-      for (const run of runs) found.push(...(await readRun(channel, run, timeoutMs, this.registry, this.authentic)));
-      return found;
-    } finally {
-      await channel.close().catch(() => undefined);
+    const found: ArchivedEvent[] = [];
+    for (const run of runs) {
+      // a channel per run: what a cancelled consumer was still sent stays on its channel
+      const channel = await this.openChannel();
+      try {
+        await channel.prefetch(Math.min(maxGap * 2, 1000));
+        found.push(...(await readRun(channel, run, timeoutMs, this.registry, this.authentic)));
+      } finally {
+        await channel.close().catch(() => undefined);
+      }
     }
+    return found;
   }
 }
 
@@ -191,11 +196,14 @@ function readRun(
         ARCHIVE_STREAM,
         (message) => {
           if (!message) return finish(new Error('archive consumer cancelled by the broker'));
-          channel.ack(message);
+          // Past the end: not acknowledged, since the broker forgets the tags of a cancelled stream
+          // consumer and closes the channel on an ack of one it does not know.
           if (finished) return;
-          const archived = toArchived(message, registry, authentic);
-          if (wanted.has(archived.offset)) found.push(archived);
-          if (archived.offset >= last) finish();
+          channel.ack(message);
+          // only what was asked for is decoded: the rest of the chunk is passed over
+          const offset = offsetOf(message);
+          if (wanted.has(offset)) found.push(toArchived(message, registry, authentic));
+          if (offset >= last) finish();
         },
         { noAck: false, arguments: { 'x-stream-offset': run[0] } },
       )
@@ -209,12 +217,16 @@ function readRun(
   });
 }
 
+function offsetOf(message: ConsumeMessage): number {
+  return Number(message.properties.headers?.['x-stream-offset']);
+}
+
 function toArchived(
   message: ConsumeMessage,
   registry: EventRegistry,
   authentic: (type: string, userId: string | undefined) => boolean,
 ): ArchivedEvent {
-  const offset = Number(message.properties.headers?.['x-stream-offset']);
+  const offset = offsetOf(message);
   let event: CloudEvent<unknown> | undefined;
   try {
     event = decodeEvent(parseEnvelope(message.content), registry).event;

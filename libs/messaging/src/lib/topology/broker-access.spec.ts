@@ -118,6 +118,29 @@ describe('rabbitmqDefinitions', () => {
     );
   });
 
+  it('declares the archive stream with its retention, bound to every exchange', () => {
+    expect(definitions.queues).toEqual([
+      expect.objectContaining({
+        name: 'shop.events',
+        vhost: 'shop',
+        durable: true,
+        arguments: expect.objectContaining({ 'x-queue-type': 'stream', 'x-max-length-bytes': 5e9, 'x-max-age': '30D' }),
+      }),
+    ]);
+    expect(definitions.bindings.map((b) => `${b.source} ${b.routing_key} ${b.destination}`)).toEqual(
+      APP_NAMES.map((app) => `${app} # shop.events`),
+    );
+  });
+
+  it('keeps dead letters through any number of listings (a delivery limit policy on the .dlq queues only)', () => {
+    const [policy] = definitions.policies;
+    const pattern = new RegExp(policy.pattern);
+    expect(pattern.test('orders.order-saga.on-reserved.dlq')).toBe(true);
+    expect(pattern.test('orders.order-saga.on-reserved')).toBe(false);
+    expect(pattern.test('shop.events')).toBe(false);
+    expect(policy.definition['delivery-limit']).toBeGreaterThanOrEqual(1e9);
+  });
+
   it('salts each hash anew', () => {
     expect(rabbitmqPasswordHash('x')).not.toBe(rabbitmqPasswordHash('x'));
   });

@@ -105,6 +105,14 @@ export interface RabbitmqDefinitions {
     auto_delete: boolean;
     arguments: Record<string, unknown>;
   }>;
+  policies: Array<{
+    vhost: string;
+    name: string;
+    pattern: string;
+    'apply-to': 'queues';
+    priority: number;
+    definition: Record<string, unknown>;
+  }>;
   bindings: Array<{
     source: string;
     vhost: string;
@@ -165,6 +173,19 @@ export function rabbitmqDefinitions(options: DefinitionsOptions): RabbitmqDefini
         durable: true,
         auto_delete: false,
         arguments: archiveArguments(options.archive ?? DEFAULT_ARCHIVE_RETENTION),
+      },
+    ],
+    // Dead letters are read (listed) by handing them back, which counts as a delivery: RabbitMQ 4
+    // gives quorum queues a delivery limit of 20 by default, which would drop a dead letter after 20
+    // listings. A limit no listing reaches, on both 3.10 (no default) and 4.x.
+    policies: [
+      {
+        vhost,
+        name: 'shop-dead-letter-queues',
+        pattern: `^(${APP_NAMES.map((app) => escape(Topology.exchange(app))).join('|')})\\..+\\.dlq$`,
+        'apply-to': 'queues',
+        priority: 0,
+        definition: { 'delivery-limit': 1_000_000_000 },
       },
     ],
     bindings: archiveBindings().map(({ exchange, routingKey }) => ({

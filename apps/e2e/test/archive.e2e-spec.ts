@@ -1,0 +1,186 @@
+import { waitFor } from '@shop/testing';
+import { connect } from 'amqplib';
+import {
+  createProduct,
+  mapLimit,
+  newCustomer,
+  orderOf,
+  startSystem,
+  type ArchivedEvent,
+  type OrderTimeline,
+  type ShopClient,
+  type System,
+} from '../src/support';
+
+/** The event archive seen from outside: the shop.events stream itself, and orders' HTTP API over it. */
+const ARCHIVE = 'shop.events';
+
+interface StreamEntry {
+  offset: number;
+  event: ArchivedEvent;
+}
+
+/**
+ * Everything the stream holds, read over AMQP 0-9-1 with `x-stream-offset: first` as the vhost's
+ * administrator, until nothing more arrives for a second.
+ */
+async function readStream(url: string): Promise<StreamEntry[]> {
+  const connection = await connect(url);
+  try {
+    const channel = await connection.createChannel();
+    await channel.prefetch(1000);
+    const entries: StreamEntry[] = [];
+    let last = Date.now();
+    await channel.consume(
+      ARCHIVE,
+      (message) => {
+        if (!message) return;
+        entries.push({
+          offset: Number(message.properties.headers?.['x-stream-offset']),
+          event: JSON.parse(message.content.toString('utf8')) as ArchivedEvent,
+        });
+        channel.ack(message);
+        last = Date.now();
+      },
+      { noAck: false, arguments: { 'x-stream-offset': 'first' } },
+    );
+    while (Date.now() - last < 1000) await new Promise((resolve) => setTimeout(resolve, 100));
+    return entries;
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
+describe('the event archive (shop.events) and its audit, through the running system', () => {
+  let system: System;
+  let client: ShopClient;
+
+  beforeAll(async () => {
+    system = await startSystem({ label: 'archive' });
+    client = system.client;
+  }, 180_000);
+
+  afterAll(async () => {
+    await system?.stop();
+  }, 60_000);
+
+  /** Places `count` orders (every fifth declined) with `concurrency` in flight; their ids once all are final. */
+  async function sagas(label: string, count: number, concurrency: number): Promise<string[]> {
+    const sku = await createProduct(client, label, { available: count * 2, price: 500 });
+    const ids = await mapLimit(Array.from({ length: count }), concurrency, async (_, i) => {
+      const { order } = await client.placeOrder(
+        orderOf(newCustomer(label), [[sku, 1]], i % 5 === 4 ? 'tok_declined' : 'tok_visa'),
+      );
+      return order.id;
+    });
+    await mapLimit(ids, 20, (id) => client.waitForOrderStatus(id, ['CONFIRMED', 'CANCELLED'], { timeoutMs: 120_000 }));
+    return ids;
+  }
+
+  it('keeps every event of 1,000 orders exactly once, and answers one order in publish order', async () => {
+    const ids = await sagas('thousand', 1000, 40);
+    const wanted = new Set(ids);
+    // every order's last effect (its notification) published too
+    const entries = await waitFor(
+      async () => {
+        const all = (await readStream(system.brokerUrl)).filter((entry) => wanted.has(entry.event.subject));
+        const notified = new Set(
+          all.filter((entry) => entry.event.type === 'notification.sent').map((e) => e.event.subject),
+        );
+        return notified.size === wanted.size ? all : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 2_000, description: 'a notification.sent of every order in the archive' },
+    );
+    const byId = new Map<string, number>();
+    for (const entry of entries) byId.set(entry.event.id, (byId.get(entry.event.id) ?? 0) + 1);
+    expect([...byId.values()].filter((n) => n !== 1)).toEqual([]);
+    // each order's saga, start to end
+    const bySubject = new Map<string, string[]>();
+    for (const entry of entries)
+      bySubject.set(entry.event.subject, [...(bySubject.get(entry.event.subject) ?? []), entry.event.type]);
+    for (const id of ids) {
+      const types = bySubject.get(id) ?? [];
+      expect(types[0]).toBe('order.placed');
+      expect(types.includes('order.confirmed') || types.includes('order.cancelled')).toBe(true);
+    }
+
+    // GET /events: one order's events, as the stream holds them, in its order
+    const one = ids[4]; // declined: the compensation path
+    const fromStream = entries.filter((entry) => entry.event.subject === one).map((entry) => entry.event);
+    const answered = await waitFor(
+      async () => {
+        const events = await client.archivedEvents(one);
+        return events.length === fromStream.length ? events : undefined;
+      },
+      { timeoutMs: 20_000, description: `GET /events of ${one}` },
+    );
+    expect(answered).toEqual(fromStream);
+    expect(answered.map((event) => event.type)).toContain('payment.declined');
+    expect(answered.every((event) => /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/.test(event.traceparent ?? ''))).toBe(true);
+
+    // paged
+    const page = await client.http<ArchivedEvent[]>('orders', `/events?subject=${one}&after=${answered[0].id}&limit=2`);
+    expect(page.body.map((event) => event.id)).toEqual(answered.slice(1, 3).map((event) => event.id));
+  }, 600_000);
+
+  it('answers [] for an order it does not know and 400 for a malformed id or cursor', async () => {
+    expect((await client.http('orders', '/events?subject=00000000-0000-4000-8000-000000000000')).body).toEqual([]);
+    const malformed = await client.http<{ message: string[] }>('orders', '/events?subject=not-a-uuid');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.message.join(' ')).toMatch(/subject/);
+    const cursor = await client.http<{ message: string[] }>(
+      'orders',
+      '/events?subject=00000000-0000-4000-8000-000000000000&after=nope',
+    );
+    expect(cursor.status).toBe(400);
+    expect(cursor.body.message.join(' ')).toMatch(/after/);
+    expect((await client.http('orders', '/events')).status).toBe(400);
+  });
+
+  it('rebuilds the timeline while 50 orders/s flow in: the same timelines, nothing lost, nothing twice', async () => {
+    const earlier = await sagas('before-rebuild', 30, 10);
+    const before = new Map<string, OrderTimeline>();
+    for (const id of earlier) before.set(id, await client.timeline(id));
+
+    const started = await client.http<{ state: string }>('orders', '/admin/projections/timeline/rebuild', {
+      method: 'POST',
+    });
+    expect(started.status).toBe(202);
+    expect(started.body.state).toBe('rebuilding');
+    // 50 orders/s for four seconds, open loop, during the rebuild and across its switch
+    const during: Array<Promise<string[]>> = [];
+    for (let second = 0; second < 4; second++) {
+      during.push(sagas(`during-rebuild-${second}`, 50, 50));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    const flowed = (await Promise.all(during)).flat();
+    const finished = await waitFor(
+      async () => {
+        const status = await client.projection('timeline');
+        return status.state === 'live' && status.finishedAt ? status : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 500, description: 'the rebuild finished' },
+    );
+    expect(finished.events).toBeGreaterThan(0);
+
+    for (const id of earlier) expect(await client.timeline(id)).toEqual(before.get(id));
+    // what flowed in meanwhile: every event the archive holds about it, once
+    await mapLimit(flowed, 10, async (id) => {
+      const archived = await waitFor(
+        async () => {
+          const events = await client.archivedEvents(id);
+          return events.some((event) => event.type === 'notification.sent') ? events : undefined;
+        },
+        { timeoutMs: 30_000, description: `the archive of ${id}` },
+      );
+      const shown = await waitFor(
+        async () => {
+          const timeline = await client.timeline(id);
+          return timeline.events.length >= archived.length ? timeline : undefined;
+        },
+        { timeoutMs: 30_000, description: `the timeline of ${id}` },
+      );
+      expect(shown.events.map((event) => event.id).sort()).toEqual(archived.map((event) => event.id).sort());
+    });
+  }, 600_000);
+});
