@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { OrderConfirmed, OrderPlaced, PaymentCaptured, parseEnvelope } from '@shop/contracts';
 import { createTestDatabase, createTestVhost, waitFor, type TestBroker, type TestDatabase } from '@shop/testing';
+import { ARCHIVE_STREAM } from '../src';
 import { RawBroker, startApp, type RunningApp } from './support/harness';
 
 const placed = (orderId = randomUUID()) =>
@@ -93,53 +94,65 @@ describe('outbox relay', () => {
     );
   });
 
-  it('keeps an unroutable event in the outbox, reported, and delivers it once a queue is bound', async () => {
-    const event = placed();
-    // Nothing is bound to the orders exchange yet: the broker returns the mandatory message.
-    await orders.outbox.transaction((tx) => orders.outbox.publish(tx, event));
-
-    const row = await waitFor(
-      async () => {
-        const [r] = await orders.dataSource.query(`SELECT attempts, last_error FROM messaging_outbox WHERE id = $1`, [
-          event.id,
-        ]);
-        return r && r.attempts > 0 ? r : undefined;
-      },
-      { description: 'a failed publish attempt recorded' },
-    );
-    expect(row.last_error).toMatch(/unroutable/);
-
-    const tap = await raw.tap('orders', 'order.placed');
-    await orders.dataSource.query(`UPDATE messaging_outbox SET next_attempt_at = now()`);
-    await orders.messaging.flushOutbox();
-    const got = await waitFor(
-      async () => {
-        const messages = await raw.drain(tap);
-        return messages.length ? messages : undefined;
-      },
-      { description: 'the kept event delivered' },
-    );
-    expect(got.map((m) => m.properties.messageId)).toEqual([event.id]);
-    expect(await outboxRows(orders)).toBe(0);
-  });
-
-  it('lets an event type declared unroutableAllowed go unheard: confirmed and removed, not retried', async () => {
-    const event = OrderConfirmed.create({ orderId: randomUUID(), customerId: 'c-1', total: 100, currency: 'USD' });
-    const kept = placed();
-    await orders.outbox.transaction(async (tx) => {
-      await orders.outbox.publish(tx, event);
-      await orders.outbox.publish(tx, kept);
+  // The event archive (shop.events, bound with # to every exchange) makes every event routable: an event
+  // no consumer queue takes is archived, and a consumer deployed later starts from its queue's creation.
+  // Without the archive (a broker whose definitions lack it, or a user that may not declare it), an
+  // event stays in the outbox until a queue is bound, as here.
+  describe('on a broker without the event archive', () => {
+    beforeAll(async () => {
+      const admin = await RawBroker.open(broker.url);
+      await admin.channel.deleteQueue(ARCHIVE_STREAM);
+      await admin.close();
     });
 
-    await waitFor(
-      async () =>
-        (await orders.dataSource.query(`SELECT 1 FROM messaging_outbox WHERE id = $1`, [event.id])).length === 0,
-      { description: 'the unheard order.confirmed removed from the outbox' },
-    );
-    // The same moment, order.placed (not allowed to go unheard) stays for a later attempt.
-    const [row] = await orders.dataSource.query(`SELECT attempts FROM messaging_outbox WHERE id = $1`, [kept.id]);
-    expect(row).toBeDefined();
-    await orders.dataSource.query(`DELETE FROM messaging_outbox`);
+    it('keeps an unroutable event in the outbox, reported, and delivers it once a queue is bound', async () => {
+      const event = placed();
+      // Nothing is bound to the orders exchange yet: the broker returns the mandatory message.
+      await orders.outbox.transaction((tx) => orders.outbox.publish(tx, event));
+
+      const row = await waitFor(
+        async () => {
+          const [r] = await orders.dataSource.query(`SELECT attempts, last_error FROM messaging_outbox WHERE id = $1`, [
+            event.id,
+          ]);
+          return r && r.attempts > 0 ? r : undefined;
+        },
+        { description: 'a failed publish attempt recorded' },
+      );
+      expect(row.last_error).toMatch(/unroutable/);
+
+      const tap = await raw.tap('orders', 'order.placed');
+      await orders.dataSource.query(`UPDATE messaging_outbox SET next_attempt_at = now()`);
+      await orders.messaging.flushOutbox();
+      const got = await waitFor(
+        async () => {
+          const messages = await raw.drain(tap);
+          return messages.length ? messages : undefined;
+        },
+        { description: 'the kept event delivered' },
+      );
+      expect(got.map((m) => m.properties.messageId)).toEqual([event.id]);
+      expect(await outboxRows(orders)).toBe(0);
+    });
+
+    it('lets an event type declared unroutableAllowed go unheard: confirmed and removed, not retried', async () => {
+      const event = OrderConfirmed.create({ orderId: randomUUID(), customerId: 'c-1', total: 100, currency: 'USD' });
+      const kept = placed();
+      await orders.outbox.transaction(async (tx) => {
+        await orders.outbox.publish(tx, event);
+        await orders.outbox.publish(tx, kept);
+      });
+
+      await waitFor(
+        async () =>
+          (await orders.dataSource.query(`SELECT 1 FROM messaging_outbox WHERE id = $1`, [event.id])).length === 0,
+        { description: 'the unheard order.confirmed removed from the outbox' },
+      );
+      // The same moment, order.placed (not allowed to go unheard) stays for a later attempt.
+      const [row] = await orders.dataSource.query(`SELECT attempts FROM messaging_outbox WHERE id = $1`, [kept.id]);
+      expect(row).toBeDefined();
+      await orders.dataSource.query(`DELETE FROM messaging_outbox`);
+    });
   });
 
   it('relays every event exactly once with two replicas committing and relaying side by side', async () => {
