@@ -2,9 +2,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Channel } from 'amqplib';
 import { APP_NAMES, type AppName } from '@shop/contracts';
 import { createTestDatabase, createTestVhost, waitFor, type TestBroker, type TestDatabase } from '@shop/testing';
-import { brokerUser, MessagingHeaders, rabbitmqDefinitions, rabbitmqPasswordHash } from '../src';
+import { brokerUser, MessagingHeaders } from '../src';
 import { orderPlaced, wire, wireProperties } from './support/events';
-import { RawBroker } from './support/harness';
+import { definitionsWithImpersonator, RawBroker } from './support/harness';
 import { type Probe, STOCK_QUEUE, startStockApp, type StockApp } from './support/stock-handler';
 
 /**
@@ -33,21 +33,7 @@ describe('broker access generated from the contracts', () => {
   beforeAll(async () => {
     [broker, database] = await Promise.all([createTestVhost('broker access'), createTestDatabase('broker_access')]);
     prefix = `${broker.vhost}-`;
-    const definitions = rabbitmqDefinitions({ vhost: broker.vhost, passwords, userPrefix: prefix });
-    // A user that may set any user-id (RabbitMQ's impersonator tag): a forger with the broker's blessing.
-    definitions.users.push({
-      name: `${prefix}impersonator`,
-      password_hash: rabbitmqPasswordHash('impersonator'),
-      hashing_algorithm: 'rabbit_password_hashing_sha256',
-      tags: ['impersonator'],
-    });
-    definitions.permissions.push({
-      user: `${prefix}impersonator`,
-      vhost: broker.vhost,
-      configure: '',
-      write: '.*',
-      read: '',
-    });
+    const definitions = definitionsWithImpersonator(broker.vhost, passwords, prefix);
     await broker.addUsers(definitions);
 
     inventory = await startStockApp({ brokerUrl: urlOf('inventory'), databaseUrl: database.url });

@@ -5,14 +5,12 @@ import {
   brokerUser,
   MessagingHeaders,
   NonRetryableError,
-  rabbitmqDefinitions,
-  rabbitmqPasswordHash,
   UnknownQueueError,
   type DeadLetter,
   type DeadLetters,
 } from '../src';
 import { orderPlaced, wire, wireProperties } from './support/events';
-import { counterValue, RawBroker, sleep } from './support/harness';
+import { counterValue, definitionsWithImpersonator, RawBroker, sleep } from './support/harness';
 import { type Call, STOCK_QUEUE, startStockApp, type StockApp } from './support/stock-handler';
 
 const DLQ = `${STOCK_QUEUE}.dlq`;
@@ -332,20 +330,7 @@ describe('dead letters with producer authentication', () => {
       createTestDatabase('dead_letters_auth'),
     ]);
     prefix = `${broker.vhost}-`;
-    const definitions = rabbitmqDefinitions({ vhost: broker.vhost, passwords, userPrefix: prefix });
-    definitions.users.push({
-      name: `${prefix}impersonator`,
-      password_hash: rabbitmqPasswordHash('impersonator'),
-      hashing_algorithm: 'rabbit_password_hashing_sha256',
-      tags: ['impersonator'],
-    });
-    definitions.permissions.push({
-      user: `${prefix}impersonator`,
-      vhost: broker.vhost,
-      configure: '',
-      write: '.*',
-      read: '',
-    });
+    const definitions = definitionsWithImpersonator(broker.vhost, passwords, prefix);
     await broker.addUsers(definitions);
     inventory = await startStockApp({
       brokerUrl: broker.urlAs(brokerUser('inventory', prefix), passwords.inventory),

@@ -10,8 +10,11 @@ import {
   MessagingService,
   messagingMigrations,
   Outbox,
+  rabbitmqDefinitions,
+  rabbitmqPasswordHash,
   startEventTransport,
   type MessagingOptions,
+  type RabbitmqDefinitions,
 } from '../../src';
 
 export interface RunningApp {
@@ -73,6 +76,26 @@ export async function startApp(options: {
 }
 
 /** A plain amqplib client on the test's vhost: what an outsider (or a misbehaving producer) does. */
+/**
+ * The generated users of a test's vhost (`<prefix><app>`, least privilege), plus a user that may set any
+ * user-id (RabbitMQ's impersonator tag, password `impersonator`): a forger with the broker's blessing.
+ */
+export function definitionsWithImpersonator(
+  vhost: string,
+  passwords: Record<AppName, string>,
+  prefix: string,
+): RabbitmqDefinitions {
+  const definitions = rabbitmqDefinitions({ vhost, passwords, userPrefix: prefix });
+  definitions.users.push({
+    name: `${prefix}impersonator`,
+    password_hash: rabbitmqPasswordHash('impersonator'),
+    hashing_algorithm: 'rabbit_password_hashing_sha256',
+    tags: ['impersonator'],
+  });
+  definitions.permissions.push({ user: `${prefix}impersonator`, vhost, configure: '', write: '.*', read: '' });
+  return definitions;
+}
+
 export class RawBroker {
   private constructor(
     private readonly model: ChannelModel,
