@@ -1,54 +1,23 @@
 import { waitFor } from '@shop/testing';
-import { connect } from 'amqplib';
 import {
   createProduct,
   mapLimit,
   newCustomer,
   orderOf,
+  readArchive,
   startSystem,
+  type ArchiveEntry,
   type ArchivedEvent,
   type OrderTimeline,
   type ShopClient,
   type System,
 } from '../src/support';
 
-/** The event archive seen from outside: the shop.events stream itself, and orders' HTTP API over it. */
-const ARCHIVE = 'shop.events';
-
-interface StreamEntry {
-  offset: number;
-  event: ArchivedEvent;
-}
-
-/**
- * Everything the stream holds, read over AMQP 0-9-1 with `x-stream-offset: first` as the vhost's
- * administrator, until nothing more arrives for a second.
- */
-async function readStream(url: string): Promise<StreamEntry[]> {
-  const connection = await connect(url);
-  try {
-    const channel = await connection.createChannel();
-    await channel.prefetch(1000);
-    const entries: StreamEntry[] = [];
-    let last = Date.now();
-    await channel.consume(
-      ARCHIVE,
-      (message) => {
-        if (!message) return;
-        entries.push({
-          offset: Number(message.properties.headers?.['x-stream-offset']),
-          event: JSON.parse(message.content.toString('utf8')) as ArchivedEvent,
-        });
-        channel.ack(message);
-        last = Date.now();
-      },
-      { noAck: false, arguments: { 'x-stream-offset': 'first' } },
-    );
-    while (Date.now() - last < 1000) await new Promise((resolve) => setTimeout(resolve, 100));
-    return entries;
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
+/** Everything the stream holds, read as the vhost's administrator until nothing more arrives for a second. */
+async function readStream(url: string): Promise<ArchiveEntry[]> {
+  const entries: ArchiveEntry[] = [];
+  await readArchive(url, (entry) => void entries.push(entry));
+  return entries;
 }
 
 describe('the event archive (shop.events) and its audit, through the running system', () => {

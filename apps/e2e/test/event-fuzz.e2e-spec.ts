@@ -20,6 +20,7 @@ import {
   waitForProduct,
   type Order,
   type System,
+  ARCHIVE_STREAM,
 } from '../src/support';
 import {
   CONTRACT_REASONS,
@@ -64,7 +65,7 @@ const SETTLE_TIMEOUT_MS = 75_000;
  * every exchange, and only what a queue consumer would accept (valid, from its owner).
  */
 const ARCHIVE: ConsumerQueue = {
-  name: 'shop.events',
+  name: ARCHIVE_STREAM,
   app: 'orders',
   bindings: ['orders', 'inventory', 'payments', 'notifications'].map((exchange) => ({
     exchange: exchange as AppName,

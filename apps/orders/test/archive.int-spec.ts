@@ -151,8 +151,11 @@ describe('the event archive and its projections', () => {
 
   it('rebuilds the timeline into the same rows, and again into the same rows', async () => {
     const before = await timelineHolds(40);
+    // a row damaged in the live table: only a rebuild from the archive brings it back
+    await replica.db.query(`UPDATE order_timeline SET summary = 'tampered' WHERE event_id = $1`, [before[0].event_id]);
     await rebuilt();
     expect(await timeline()).toEqual(before);
+    await replica.db.query(`DELETE FROM order_timeline WHERE event_id = $1`, [before[1].event_id]);
     await rebuilt();
     expect(await timeline()).toEqual(before);
   });

@@ -22,10 +22,8 @@ import {
 } from '@shop/contracts';
 import { barChart, describeMachine, machineInfo, markdownTable, percentile, writeReport } from '@shop/testing';
 import { connect, type ConfirmChannel } from 'amqplib';
-import { startSystem, type System } from '../../src/support';
+import { ARCHIVE_STREAM, readArchive, startSystem, type System } from '../../src/support';
 import { cpuMs, pidsNamed } from '../saga/cpu';
-
-const ARCHIVE = 'shop.events';
 
 function options() {
   const { values } = parseArgs({
@@ -100,7 +98,7 @@ function streamBytes(vhost: string): number | undefined {
         const dir = join(root, node, 'stream');
         for (const entry of readdirSync(dir)) {
           // the broker names the directory <vhost>_<queue>_<time>, each character but [A-Za-z0-9_-] as _
-          if (!entry.startsWith(`${vhost}_${ARCHIVE}_`.replace(/[^A-Za-z0-9_-]/g, '_'))) continue;
+          if (!entry.startsWith(`${vhost}_${ARCHIVE_STREAM}_`.replace(/[^A-Za-z0-9_-]/g, '_'))) continue;
           return readdirSync(join(dir, entry)).reduce((sum, file) => sum + statSync(join(dir, entry, file)).size, 0);
         }
       }
@@ -114,29 +112,13 @@ function streamBytes(vhost: string): number | undefined {
 /** One order's events by reading the whole stream from its first offset, as an archive without an index would. */
 async function scan(url: string, subject: string, total: number): Promise<{ ms: number; found: number }> {
   const started = performance.now();
-  const connection = await connect(url);
-  try {
-    const channel = await connection.createChannel();
-    await channel.prefetch(2000);
-    let seen = 0;
-    let found = 0;
-    await new Promise<void>((resolve) => {
-      void channel.consume(
-        ARCHIVE,
-        (message) => {
-          if (!message) return;
-          seen++;
-          if ((JSON.parse(message.content.toString('utf8')) as CloudEvent).subject === subject) found++;
-          channel.ack(message, true);
-          if (seen >= total) resolve();
-        },
-        { noAck: false, arguments: { 'x-stream-offset': 'first' } },
-      );
-    });
-    return { ms: performance.now() - started, found };
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
+  let seen = 0;
+  let found = 0;
+  await readArchive(url, (entry) => {
+    if (entry.event.subject === subject) found++;
+    return ++seen < total;
+  });
+  return { ms: performance.now() - started, found };
 }
 
 async function waitUntil<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
@@ -180,10 +162,11 @@ async function main(): Promise<void> {
     const sample = events.slice(0, Math.min(20_000, events.length));
     const admin = await connect(system.brokerUrl);
     const adminChannel = await admin.createChannel();
-    for (const exchange of ['notifications', 'inventory']) await adminChannel.unbindQueue(ARCHIVE, exchange, '#');
+    for (const exchange of ['notifications', 'inventory'])
+      await adminChannel.unbindQueue(ARCHIVE_STREAM, exchange, '#');
     const copies = sample.map((event) => ({ ...event, id: randomUUID() }));
     const withoutMs = await publish(channels, users, copies, () => undefined);
-    for (const exchange of ['notifications', 'inventory']) await adminChannel.bindQueue(ARCHIVE, exchange, '#');
+    for (const exchange of ['notifications', 'inventory']) await adminChannel.bindQueue(ARCHIVE_STREAM, exchange, '#');
     await admin.close();
     log(`without the archive: broker ${((withoutMs * 1000) / sample.length).toFixed(1)} µs/event`);
 

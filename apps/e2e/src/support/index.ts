@@ -1,4 +1,5 @@
 export * from './answers';
+export * from './archive-stream';
 export * from './app-process';
 export * from './fixtures';
 export * from './invariants';

@@ -12,6 +12,7 @@ import {
   type EventHandler,
   type ProducerAuthentication,
 } from './consume/queue-consumer';
+import { producerAuthentication, publishedByOwner } from './consume/producer-authentication';
 import { retryDelays } from './consume/retry-policy';
 import { DeadLetters } from './dead-letters/dead-letters';
 import { DependencyUnavailableError } from './dependency-errors';
@@ -20,7 +21,6 @@ import { MessagingMetrics } from './metrics/messaging-metrics';
 import { resolveOptions, type MessagingOptions, type ResolvedOptions } from './messaging.options';
 import { Outbox } from './outbox/outbox';
 import { OutboxRelay } from './outbox/outbox-relay';
-import { brokerUser, brokerUserPrefix } from './topology/broker-access';
 import { declareTopology, Topology, type Binding } from './topology/topology';
 import type { ConsumerDeclaration } from './transport/consume-event.decorator';
 
@@ -82,16 +82,10 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
     this.archive = new ArchiveReader(
       async () => this.connected().createChannel(),
       this.registry,
-      (type, userId) => {
-        const owner = this.registry.find(type)?.producer;
-        return !this.producers || (owner !== undefined && userId === this.producers.userOf(owner));
-      },
+      (type, userId) => !this.producers || publishedByOwner(this.producers, this.registry, type, userId),
     );
     this.user = brokerUserOf(this.options.url);
-    const prefix = brokerUserPrefix(this.options.app, this.user);
-    if (prefix !== undefined) {
-      this.producers = { self: this.user, userOf: (app) => brokerUser(app, prefix) };
-    }
+    this.producers = producerAuthentication(this.options.app, this.user);
     this.publisher = new ConfirmPublisher(this.user);
     this.metrics = new MessagingMetrics({
       outbox: async () => {

@@ -20,6 +20,9 @@ import { isPromiseLike } from '../tracing/otel';
 import { inProcessSpan } from './process-span';
 import { unavailableDependency } from '../dependency-errors';
 import { DeadLetterReason, DuplicateDeliveryError, NonRetryableError } from './errors';
+import { publishedByOwner, type ProducerAuthentication } from './producer-authentication';
+
+export type { ProducerAuthentication } from './producer-authentication';
 import { AckBatch } from './ack-batch';
 import { EventContext } from './event-context';
 import { retryDelayMs } from './retry-policy';
@@ -38,18 +41,6 @@ export interface ConsumerSpec {
   prefetch: number;
   concurrency: number;
   retry: RetryPolicy;
-}
-
-/**
- * How a consumer tells an authentic event: RabbitMQ has checked its `user-id` against the publishing
- * connection, so it names the producer. It must be the user of the app that owns the event's type,
- * or, for a retry this consumer scheduled itself, this app's own user on its own retry exchange.
- */
-export interface ProducerAuthentication {
-  /** This app's broker user. */
-  self: string;
-  /** The broker user of an app. */
-  userOf(app: AppName): string;
 }
 
 /** Headers this library sets on retried and dead-lettered copies. */
@@ -382,7 +373,7 @@ export class QueueConsumer {
     const producers = this.producers as ProducerAuthentication;
     const owner = this.registry.find(type)?.producer;
     const userId = message.properties.userId as string | undefined;
-    if (owner && userId === producers.userOf(owner)) return undefined;
+    if (publishedByOwner(producers, this.registry, type, userId)) return undefined;
     if (userId === producers.self && message.fields.exchange === Topology.retryExchange(this.app)) return undefined;
     return new Error(
       `${type} must be published by ${owner ? producers.userOf(owner) : 'its owner'}, ` +

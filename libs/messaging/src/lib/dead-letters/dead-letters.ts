@@ -2,9 +2,8 @@ import { Logger, type LoggerService } from '@nestjs/common';
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import { EVENTS, type AppName, type EventRegistry } from '@shop/contracts';
 import { ConfirmPublisher } from '../broker/confirm-publisher';
-import type { ProducerAuthentication } from '../consume/queue-consumer';
+import { producerAuthentication, type ProducerAuthentication } from '../consume/producer-authentication';
 import type { MessagingMetrics } from '../metrics/messaging-metrics';
-import { brokerUser, brokerUserPrefix } from '../topology/broker-access';
 import { Topology } from '../topology/topology';
 import { DeadLetterMessage, type DeadLetter } from './dead-letter-message';
 import { DeadLetterSession } from './dead-letter-session';
@@ -71,8 +70,7 @@ export class DeadLetters {
   ) {
     this.registry = options.registry ?? EVENTS;
     this.logger = options.logger ?? new Logger('DeadLetters');
-    const prefix = brokerUserPrefix(options.app, options.user);
-    if (prefix !== undefined) this.producers = { self: options.user, userOf: (app) => brokerUser(app, prefix) };
+    this.producers = producerAuthentication(options.app, options.user);
   }
 
   /** What waits in the dead-letter queues, oldest first per queue, without taking anything away. */
