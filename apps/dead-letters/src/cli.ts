@@ -93,7 +93,7 @@ export function parseCommand(argv: string[]): Command {
 export async function runCli(argv: string[], io: Io): Promise<void> {
   const command = parseCommand(argv);
   if (command.command === 'help') return io.stdout(`${USAGE}\n`);
-  const { url, tls } = connectionOf(io.env);
+  const { url, tls, maxDecompressedBytes } = connectionOf(io.env);
   const user = decodeURIComponent(new URL(url).username) || 'guest';
   let model: ChannelModel;
   try {
@@ -112,6 +112,8 @@ export async function runCli(argv: string[], io: Io): Promise<void> {
       app: command.app,
       user,
       queues: () => queues,
+      // a compressed body is listed decompressed, as the app's consumers would read it
+      maxDecompressedBytes,
       logger: {
         log: (line: { msg?: string; event_id?: string; queue?: string; redrive_count?: number }) =>
           io.stderr(`${line.queue}: ${line.event_id} ${line.msg} (redrive ${line.redrive_count})\n`),

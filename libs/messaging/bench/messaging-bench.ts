@@ -8,8 +8,13 @@
  *                              [--queues classic,quorum] [--clients raw,library,nest,golevelup]
  *                              [--prefetch 100] [--window 1000] [--warmup 2000] [--out reports]
  *                              [--cpu-prof library,raw] [--verbose]
+ *                              [--large-event 65536] [--large-messages 5000] [--large-encodings off,gzip,br]
+ *                              [--large-only]
  *
  * A quick run: `npm run bench:messaging -- --messages 20000 --rounds 1 --latency-seconds 3 --queues quorum`.
+ * Large events: each round also runs the library with events of `--large-event` bytes of JSON (0: none),
+ * compression off, gzip and brotli (`--large-encodings`), and reports bytes on the wire and msg/s;
+ * `--large-only` runs nothing else: `npm run bench:messaging -- --large-only --large-messages 2000 --rounds 1`.
  * RABBITMQ_URL: amqp://guest:guest@127.0.0.1:5672 by default; vhosts are made and deleted with
  * rabbitmqctl (or the management API when RABBITMQ_MANAGEMENT_URL is set), as for the tests.
  * Writes <out>/bench-messaging.json, .md and .svg.
@@ -17,11 +22,28 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { machineInfo, progressBar, writeReport } from '@shop/testing';
-import { CLIENTS, QUEUE_TYPES, type ClientName, type QueueType } from './messaging-bench/protocol';
-import { chart, clientVersions, consoleTable, markdown, resultRows, targetLines } from './messaging-bench/report';
+import { machineInfo, progressBar, stackSvgs, writeReport } from '@shop/testing';
+import {
+  CLIENTS,
+  LARGE_ENCODINGS,
+  QUEUE_TYPES,
+  type ClientName,
+  type LargeEncoding,
+  type QueueType,
+} from './messaging-bench/protocol';
+import {
+  chart,
+  clientVersions,
+  consoleTable,
+  LARGE_LABELS,
+  largeCharts,
+  largeRows,
+  markdown,
+  resultRows,
+  targetLines,
+} from './messaging-bench/report';
 import { pendingCleanups, runOnce, type PlannedRun, type RunRecord, type RunSettings } from './messaging-bench/run';
-import { evaluateTargets, summarizeRuns } from './messaging-bench/summary';
+import { evaluateTargets, summarizeLarge, summarizeRuns } from './messaging-bench/summary';
 
 const NAME = 'bench-messaging';
 
@@ -39,6 +61,10 @@ function options() {
       warmup: { type: 'string', default: '2000' },
       out: { type: 'string', default: 'reports' },
       'cpu-prof': { type: 'string', default: '' },
+      'large-event': { type: 'string', default: '65536' },
+      'large-messages': { type: 'string', default: '5000' },
+      'large-encodings': { type: 'string', default: LARGE_ENCODINGS.join(',') },
+      'large-only': { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -47,7 +73,8 @@ function options() {
     console.log(
       'npm run bench:messaging -- [--messages N] [--rounds R] [--latency-seconds S (0: none)] [--rate msg/s]\n' +
         '  [--queues classic,quorum] [--clients raw,library,nest,golevelup] [--prefetch N] [--window N]\n' +
-        '  [--warmup N] [--out dir] [--cpu-prof clients (V8 profiles of their children, into <out>/cpu-profiles)] [--verbose]',
+        '  [--warmup N] [--out dir] [--cpu-prof clients (V8 profiles of their children, into <out>/cpu-profiles)] [--verbose]\n' +
+        '  [--large-event bytes (0: no large-event runs)] [--large-messages N] [--large-encodings off,gzip,br] [--large-only]',
     );
     process.exit(0);
   }
@@ -69,6 +96,8 @@ function options() {
   };
   const clients = list('clients', values.clients, CLIENTS);
   const out = resolve(values.out);
+  const largeEventBytes = int('large-event', values['large-event'], 0);
+  if (values['large-only'] && largeEventBytes === 0) throw new Error('--large-only needs --large-event > 0');
   return {
     brokerUrl: process.env['RABBITMQ_URL'] || 'amqp://guest:guest@127.0.0.1:5672',
     messages: int('messages', values.messages, 1),
@@ -84,16 +113,30 @@ function options() {
     cpuProfClients: values['cpu-prof'] ? list('cpu-prof', values['cpu-prof'], CLIENTS) : [],
     cpuProfDir: join(out, 'cpu-profiles'),
     verbose: values.verbose,
+    largeEventBytes,
+    largeMessages: int('large-messages', values['large-messages'], 1),
+    largeEncodings: list('large-encodings', values['large-encodings'], LARGE_ENCODINGS),
+    largeOnly: values['large-only'],
   };
 }
 
-function plan(rounds: number, queueTypes: QueueType[], clients: ClientName[], latency: boolean): PlannedRun[] {
+function plan(
+  rounds: number,
+  queueTypes: QueueType[],
+  clients: ClientName[],
+  latency: boolean,
+  /** The large-event runs of each round and queue type (the library, throughput). */
+  large: LargeEncoding[],
+): PlannedRun[] {
   const runs: PlannedRun[] = [];
   for (let round = 1; round <= rounds; round++) {
     for (const queueType of queueTypes) {
       for (const client of clients) runs.push({ index: runs.length + 1, round, queueType, client, kind: 'throughput' });
       if (latency)
         for (const client of clients) runs.push({ index: runs.length + 1, round, queueType, client, kind: 'latency' });
+      for (const encoding of large) {
+        runs.push({ index: runs.length + 1, round, queueType, client: 'library', kind: 'throughput', large: encoding });
+      }
     }
   }
   return runs;
@@ -106,13 +149,26 @@ async function main(): Promise<void> {
   const runSettings: RunSettings = settings;
   const machine = await machineInfo({ rabbitmqUrl: settings.brokerUrl });
   const versions = clientVersions();
-  const planned = plan(rounds, queueTypes, clients, settings.latencySeconds > 0);
+  const large = settings.largeEventBytes > 0 ? settings.largeEncodings : [];
+  const planned = plan(
+    rounds,
+    queueTypes,
+    settings.largeOnly ? [] : clients,
+    !settings.largeOnly && settings.latencySeconds > 0,
+    large,
+  );
   const width = String(planned.length).length;
   console.log(
-    `messaging benchmark: ${clients.join(', ')} on ${queueTypes.join(' and ')} queues, ${rounds} round(s), ` +
-      `${settings.messages.toLocaleString('en-US')} messages per throughput run` +
-      (settings.latencySeconds > 0
+    `messaging benchmark: ${settings.largeOnly ? '' : `${clients.join(', ')} `}on ${queueTypes.join(' and ')} queues, ` +
+      `${rounds} round(s)` +
+      (settings.largeOnly ? '' : `, ${settings.messages.toLocaleString('en-US')} messages per throughput run`) +
+      (!settings.largeOnly && settings.latencySeconds > 0
         ? `, ${settings.latencySeconds} s at ${settings.rate.toLocaleString('en-US')} msg/s per latency run`
+        : '') +
+      (large.length
+        ? `; large events of ${settings.largeEventBytes.toLocaleString('en-US')} B (library, ` +
+          `${large.map((encoding) => LARGE_LABELS[encoding]).join(', ')}), ` +
+          `${settings.largeMessages.toLocaleString('en-US')} messages per run`
         : '') +
       `\n${machine.cpu}, Node ${machine.node}, RabbitMQ ${machine.rabbitmq ?? '?'}`,
   );
@@ -122,7 +178,7 @@ async function main(): Promise<void> {
   for (const run of planned) {
     const label =
       `[${String(run.index).padStart(width)}/${planned.length}] ${run.queueType.padEnd(7)} ` +
-      `${run.client.padEnd(9)} round ${run.round} ${run.kind.padEnd(10)}`;
+      `${run.client.padEnd(9)} round ${run.round} ${(run.large ? `large ${run.large}` : run.kind).padEnd(10)}`;
     if (tty) process.stdout.write(`${label} ...`);
     const record = await runOnce(run, runSettings, (done, total) => {
       if (tty) process.stdout.write(`\r${label} ${progressBar(done, total)}`);
@@ -132,7 +188,10 @@ async function main(): Promise<void> {
       ? `FAILED: ${record.error?.split('\n')[0]}`
       : run.kind === 'throughput'
         ? `${Math.round(record.e2eRate ?? 0).toLocaleString('en-US')} msg/s, ` +
-          `CPU ${record.publisherCpuUsPerMsg?.toFixed(1)} + ${record.consumerCpuUsPerMsg?.toFixed(1)} µs/msg`
+          `CPU ${record.publisherCpuUsPerMsg?.toFixed(1)} + ${record.consumerCpuUsPerMsg?.toFixed(1)} µs/msg` +
+          (record.wireBytesPerMsg !== undefined
+            ? `, ${Math.round(record.wireBytesPerMsg).toLocaleString('en-US')} B/msg on the wire`
+            : '')
         : `p50 ${record.latency?.p50.toFixed(2)} ms, p99 ${record.latency?.p99.toFixed(2)} ms` +
           (record.maxLagMs !== undefined && record.maxLagMs > 5
             ? ` (publisher lagged up to ${record.maxLagMs.toFixed(0)} ms)`
@@ -142,11 +201,21 @@ async function main(): Promise<void> {
     if (!record.ok && settings.verbose) console.log(record.error);
   }
 
-  const summaries = summarizeRuns(runs, queueTypes, clients);
-  const targets = evaluateTargets(summaries, queueTypes);
-  const { header, rows, align } = resultRows(summaries);
-  console.log(`\n${consoleTable(header, rows, align)}\n`);
-  for (const line of targetLines(targets)) console.log(line);
+  const summaries = settings.largeOnly ? [] : summarizeRuns(runs, queueTypes, clients);
+  const targets = settings.largeOnly ? [] : evaluateTargets(summaries, queueTypes);
+  const largeSummaries = summarizeLarge(runs, queueTypes, large);
+  if (!settings.largeOnly) {
+    const { header, rows, align } = resultRows(summaries);
+    console.log(`\n${consoleTable(header, rows, align)}\n`);
+    for (const line of targetLines(targets)) console.log(line);
+  }
+  if (largeSummaries.length) {
+    const { header, rows, align } = largeRows(largeSummaries);
+    console.log(
+      `\nLarge events (${settings.largeEventBytes.toLocaleString('en-US')} B of JSON):\n${consoleTable(header, rows, align)}`,
+    );
+  }
+  const moreCharts = largeSummaries.length ? largeCharts(largeSummaries, queueTypes, large) : [];
 
   const paths = await writeReport({
     dir: settings.out,
@@ -158,6 +227,7 @@ async function main(): Promise<void> {
       options: { ...settings, brokerUrl: settings.brokerUrl.replace(/\/\/[^@]*@/, '//') },
       summaries,
       targets,
+      largeSummaries,
       runs,
     },
     markdown: markdown({
@@ -167,9 +237,10 @@ async function main(): Promise<void> {
       runs,
       summaries,
       targets,
+      large: largeSummaries,
       name: NAME,
     }),
-    svg: chart(summaries, queueTypes, clients),
+    svg: settings.largeOnly ? stackSvgs(moreCharts, { columns: 2 }) : chart(summaries, queueTypes, clients, moreCharts),
   });
   console.log(`\nreport: ${paths.join(', ')}`);
   if (runs.some((r) => !r.ok)) process.exitCode = 1;

@@ -41,6 +41,12 @@ export {
 export { MessagingTables1732300000000, messagingMigrations } from './lib/migrations/1732300000000-messaging-tables';
 export { UnroutableError } from './lib/broker/confirm-publisher';
 export {
+  COMPRESSION_ENCODINGS,
+  DEFAULT_COMPRESS_MIN_BYTES,
+  DEFAULT_MAX_DECOMPRESSED_BYTES,
+  type CompressionEncoding,
+} from './lib/broker/payload-encoding';
+export {
   ARCHIVE_MAX_AGE_PATTERN,
   ARCHIVE_STREAM,
   DEFAULT_ARCHIVE_RETENTION,

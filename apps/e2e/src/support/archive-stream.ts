@@ -1,4 +1,5 @@
 import type { CloudEvent } from '@shop/contracts';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { connect } from 'amqplib';
 
 /** The event archive: the stream every app's exchange is bound to. */
@@ -6,7 +7,7 @@ export const ARCHIVE_STREAM = 'shop.events';
 
 export interface ArchiveEntry {
   offset: number;
-  /** The body, parsed: the CloudEvent as published. */
+  /** The body, decompressed when it was (a large event) and parsed: the CloudEvent as published. */
   event: CloudEvent<Record<string, unknown>> & { [extension: string]: unknown };
 }
 
@@ -31,7 +32,7 @@ export async function readArchive(
         if (!message || done) return;
         const entry = {
           offset: Number(message.properties.headers?.['x-stream-offset']),
-          event: JSON.parse(message.content.toString('utf8')) as ArchiveEntry['event'],
+          event: JSON.parse(plain(message.content, message.properties.contentEncoding)) as ArchiveEntry['event'],
         };
         channel.ack(message);
         last = Date.now();
@@ -43,4 +44,12 @@ export async function readArchive(
   } finally {
     await connection.close().catch(() => undefined);
   }
+}
+
+/** A body as the relay compressed it (a large event: gzip or br in `contentEncoding`), as text. */
+function plain(content: Buffer, contentEncoding: unknown): string {
+  const coding = typeof contentEncoding === 'string' ? contentEncoding.toLowerCase() : '';
+  if (coding === 'gzip' || coding === 'x-gzip') return gunzipSync(content).toString('utf8');
+  if (coding === 'br') return brotliDecompressSync(content).toString('utf8');
+  return content.toString('utf8');
 }

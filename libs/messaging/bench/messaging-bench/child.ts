@@ -69,6 +69,7 @@ async function publisherMain(): Promise<void> {
       await inContext(() => closedLoop(config.warmup, config.window, client.publish, 0));
       send({ type: 'warm' });
     } else if (message.type === 'go') {
+      const savedBefore = await client.savedBytes?.();
       const base = process.cpuUsage();
       const firstAt = now();
       const result =
@@ -77,6 +78,7 @@ async function publisherMain(): Promise<void> {
           : await inContext(() => closedLoop(config.messages, config.window, client.publish, config.warmup));
       const lastAt = now();
       const usage = process.cpuUsage(base);
+      const savedAfter = await client.savedBytes?.();
       send({
         type: 'published',
         count: config.messages,
@@ -84,6 +86,7 @@ async function publisherMain(): Promise<void> {
         lastAt,
         cpu: { user: usage.user, system: usage.system },
         maxLagMs: result?.maxLagMs,
+        savedBytes: savedAfter === undefined ? undefined : savedAfter - (savedBefore ?? 0),
       });
     } else if (message.type === 'stop') {
       await stop(client);

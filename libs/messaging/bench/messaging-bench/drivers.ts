@@ -8,8 +8,10 @@ export interface PublisherClient {
   publish: PublishFn;
   /** Runs the publishing loop in the client's context (the library: a request's trace). */
   inContext?: <T>(work: () => T) => T;
-  /** Size of the message body this client puts on the wire, bytes. */
+  /** Size of the message body this client puts on the wire, bytes (before any compression). */
   bodyBytes: number;
+  /** Bytes compression took off the bodies published so far (clients that compress). */
+  savedBytes?: () => Promise<number>;
   close(): Promise<void>;
 }
 

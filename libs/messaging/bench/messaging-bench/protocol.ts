@@ -6,6 +6,10 @@ export type ClientName = (typeof CLIENTS)[number];
 export const QUEUE_TYPES = ['classic', 'quorum'] as const;
 export type QueueType = (typeof QUEUE_TYPES)[number];
 
+/** How the large-event runs publish: the library's relay with compression off, gzip or brotli. */
+export const LARGE_ENCODINGS = ['off', 'gzip', 'br'] as const;
+export type LargeEncoding = (typeof LARGE_ENCODINGS)[number];
+
 /** `throughput`: closed loop, as fast as the confirm window allows; `latency`: open loop at a fixed rate. */
 export type RunKind = 'throughput' | 'latency';
 
@@ -28,6 +32,11 @@ export interface RunConfig {
   window: number;
   /** Latency runs: messages per second. */
   rate: number;
+  /**
+   * Large-event runs (the library only): events of about `bytes` of realistic JSON (an order of many
+   * lines) instead of the smallest order.placed, published with compression off or on.
+   */
+  large?: { bytes: number; compression: LargeEncoding };
 }
 
 export interface CpuTime {
@@ -60,6 +69,8 @@ export type ChildMessage =
       cpu: CpuTime;
       /** Latency runs: the publisher's worst delay behind its schedule, ms. */
       maxLagMs?: number;
+      /** Bytes compression took off the measured messages' bodies (clients that compress). */
+      savedBytes?: number;
     }
   | {
       type: 'consumed';

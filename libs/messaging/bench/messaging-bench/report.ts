@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { barChart, describeMachine, markdownTable, PALETTE, stackSvgs, type MachineInfo } from '@shop/testing';
-import { CLIENTS, type ClientName, type QueueType } from './protocol';
+import { CLIENTS, LARGE_ENCODINGS, type ClientName, type LargeEncoding, type QueueType } from './protocol';
 import type { RunRecord, RunSettings } from './run';
-import type { ClientSummary, Stat, TargetResult } from './summary';
+import type { ClientSummary, LargeSummary, Stat, TargetResult } from './summary';
 import { TARGETS } from './summary';
 
 export const CLIENT_LABELS: Record<ClientName, string> = {
@@ -62,6 +62,7 @@ const fmt = {
   us: (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '–'),
   ms: (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '–'),
   dms: (v: number) => (Number.isFinite(v) ? `${v >= 0 ? '+' : ''}${v.toFixed(2)}` : '–'),
+  mb: (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '–'),
 };
 
 function range(stat: Stat, f: (v: number) => string): string {
@@ -104,6 +105,75 @@ export function resultRows(summaries: ClientSummary[]): {
   return { header, rows, align: ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'] };
 }
 
+export const LARGE_LABELS: Record<LargeEncoding, string> = {
+  off: 'no compression',
+  gzip: 'gzip',
+  br: 'brotli',
+};
+
+/** The large-event table: per queue type and compression, bytes on the wire and what they cost. */
+export function largeRows(summaries: LargeSummary[]): {
+  header: string[];
+  rows: string[][];
+  align: Array<'l' | 'r'>;
+} {
+  const header = [
+    'queue',
+    'compression',
+    'event B',
+    'on the wire B/msg',
+    'wire MB/s',
+    'msg/s (min–max)',
+    'vs none',
+    'pub µs/msg',
+    'cons µs/msg',
+  ];
+  const rows = summaries.map((s) => [
+    s.queueType,
+    LARGE_LABELS[s.compression] + (s.failedRuns ? ` (${s.failedRuns} failed)` : ''),
+    s.bodyBytes === undefined ? '–' : fmt.int(s.bodyBytes),
+    s.wireBytes.n
+      ? `${fmt.int(s.wireBytes.median)}${s.bodyBytes ? ` (${Math.round((100 * s.wireBytes.median) / s.bodyBytes)}%)` : ''}`
+      : '–',
+    fmt.mb((s.wireBytes.median * s.throughput.median) / 1e6),
+    range(s.throughput, fmt.int),
+    s.compression === 'off' ? '' : fmt.x(s.throughputRatio.median),
+    range(s.publisherCpuUsPerMsg, fmt.us),
+    range(s.consumerCpuUsPerMsg, fmt.us),
+  ]);
+  return { header, rows, align: ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'] };
+}
+
+/** Throughput and bytes on the wire of the large-event runs, per queue type and compression. */
+export function largeCharts(summaries: LargeSummary[], queueTypes: QueueType[], encodings: LargeEncoding[]): string[] {
+  const of = (compression: LargeEncoding, queueType: QueueType) =>
+    summaries.find((s) => s.compression === compression && s.queueType === queueType) as LargeSummary;
+  const bytes = summaries.find((s) => s.bodyBytes !== undefined)?.bodyBytes;
+  const series = (pick: (s: LargeSummary) => Stat) =>
+    encodings.map((compression) => ({
+      name: `@shop/messaging, ${LARGE_LABELS[compression]}`,
+      color: PALETTE[(LARGE_ENCODINGS.indexOf(compression) + 1) % PALETTE.length],
+      values: queueTypes.map((q) => pick(of(compression, q)).median),
+      low: queueTypes.map((q) => pick(of(compression, q)).min),
+      high: queueTypes.map((q) => pick(of(compression, q)).max),
+    }));
+  const title = bytes ? `${Math.round(bytes / 1024)} KiB events` : 'Large events';
+  return [
+    barChart({
+      title: `${title}: end-to-end throughput`,
+      yLabel: 'messages / s',
+      groups: [...queueTypes],
+      series: series((s) => s.throughput),
+    }),
+    barChart({
+      title: `${title}: bytes on the wire per message`,
+      yLabel: 'bytes',
+      groups: [...queueTypes],
+      series: series((s) => s.wireBytes),
+    }),
+  ];
+}
+
 export function targetLines(targets: TargetResult[]): string[] {
   return targets.map((t) => {
     const verdict = t.pass === undefined ? 'n/a ' : t.pass ? 'PASS' : 'FAIL';
@@ -129,7 +199,13 @@ export function consoleTable(header: string[], rows: string[][], align: Array<'l
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-export function chart(summaries: ClientSummary[], queueTypes: QueueType[], clients: ClientName[]): string {
+export function chart(
+  summaries: ClientSummary[],
+  queueTypes: QueueType[],
+  clients: ClientName[],
+  /** More charts after these (the large-event runs'). */
+  more: string[] = [],
+): string {
   const of = (client: ClientName, queueType: QueueType) =>
     summaries.find((s) => s.client === client && s.queueType === queueType) as ClientSummary;
   const bars = (pick: (s: ClientSummary) => Stat, list = clients) =>
@@ -181,7 +257,7 @@ export function chart(summaries: ClientSummary[], queueTypes: QueueType[], clien
       series: bars((s) => s.latencyP99),
     }),
   ];
-  return stackSvgs(svgs, { columns: 2 });
+  return stackSvgs([...svgs, ...more], { columns: 2 });
 }
 
 export interface ReportInput {
@@ -191,11 +267,62 @@ export interface ReportInput {
   runs: RunRecord[];
   summaries: ClientSummary[];
   targets: TargetResult[];
+  /** The large-event runs, when there were any. */
+  large: LargeSummary[];
   name: string;
+}
+
+/** The report's section on the large-event runs (none when there were none). */
+function largeSection(input: ReportInput): string[] {
+  const { settings, large } = input;
+  if (large.length === 0) return [];
+  const { header, rows, align } = largeRows(large);
+  const kib = Math.round(settings.largeEventBytes / 1024);
+  return [
+    `## Large events (${kib} KiB of JSON): compression off and on`,
+    '',
+    `The library alone, publishing a test event of about ${settings.largeEventBytes.toLocaleString('en-US')} bytes of realistic JSON (an order of many lines: product names, skus, prices, attributes, warehouse and notes; it compresses as such JSON does, 4–5 times) through the relay's \`publishRow\` with compression off, gzip (level 4) or brotli (quality 4), bodies over the default 8 KiB compressed; its consumer decompresses it (on the event loop: 64 KiB of this JSON is ~15 KB compressed, and bodies up to 16 KiB are; larger ones off it), parses, validates and handles it as above. ${settings.largeMessages.toLocaleString('en-US')} messages per run (${Math.min(settings.warmup, 500)} warm-up), throughput runs only, the same confirm window and prefetch. Medians over ${settings.rounds} round(s), min–max in brackets; "vs none" is the per-round ratio to the run without compression on the same queue type. "On the wire" is the body as published (what the broker stores and sends), from the relay's \`messaging_compression_saved_bytes_total\`; "wire MB/s" is that times the median msg/s.`,
+    '',
+    markdownTable(header, rows, align),
+    '',
+  ];
 }
 
 export function markdown(input: ReportInput): string {
   const { machine, versions, settings, summaries, targets, runs } = input;
+  const failed = runs.filter((r) => !r.ok);
+  const failures = failed.length
+    ? [
+        '## Failed runs',
+        '',
+        ...failed.map(
+          (r) =>
+            `- run ${r.index} (${r.queueType} ${r.client}${r.large ? ` large ${r.large}` : ''} ${r.kind}, round ${r.round}): ${r.error?.split('\n')[0]}`,
+        ),
+        '',
+      ]
+    : [];
+  if (!runs.some((run) => !run.large)) {
+    // --large-only
+    return [
+      '# Messaging benchmark: large events, @shop/messaging with and without compression',
+      '',
+      `Run on ${machine.date} (\`npm run bench:messaging -- --large-only\`).`,
+      '',
+      `**Machine:** ${describeMachine(machine)}.`,
+      '',
+      `**Versions:** ${versions['library']}.`,
+      '',
+      ...largeSection(input),
+      `![throughput and bytes on the wire per compression and queue type](${input.name}.svg)`,
+      '',
+      `One broker (${settings.brokerUrl.replace(/\/\/[^@]*@/, '//')}); every run in a vhost of its own, a publisher and a consumer process as in the full benchmark (\`npm run bench:messaging\`, whose report describes the method).`,
+      '',
+      ...failures,
+      `Every run, with its raw figures, is in [${input.name}.json](${input.name}.json).`,
+      '',
+    ].join('\n');
+  }
   const { header, rows, align } = resultRows(summaries);
   const sizes = settings.clients
     .map((client) => {
@@ -203,7 +330,6 @@ export function markdown(input: ReportInput): string {
       return `${client} ${s?.bodyBytes ?? '?'} B`;
     })
     .join(', ');
-  const failed = runs.filter((r) => !r.ok);
   return [
     '# Messaging benchmark: raw amqplib, @shop/messaging, @nestjs/microservices, @golevelup/nestjs-rabbitmq',
     '',
@@ -227,6 +353,7 @@ export function markdown(input: ReportInput): string {
     '',
     `![throughput, ratio to raw, CPU per message and p99 latency per client and queue type](${input.name}.svg)`,
     '',
+    ...largeSection(input),
     '## Method',
     '',
     `- One broker (${settings.brokerUrl.replace(/\/\/[^@]*@/, '//')}); every run in a vhost of its own, deleted afterwards: a durable topic exchange \`orders\` and one durable queue of the run's type (classic or quorum) bound by \`order.placed\`, used the same way by all four clients. Every client connects with TCP_NODELAY, as the library does.`,
@@ -252,17 +379,7 @@ export function markdown(input: ReportInput): string {
     '- Raw and Nest/golevelup consumers do not parse the body beyond what the framework does (Nest and golevelup `JSON.parse` it); the library parses, validates and upcasts it and runs the handler in its trace context.',
     '- Throughput on a machine whose cores are shared by the broker and both clients is bound by CPU: every microsecond a client spends is taken from the broker. Run on a quiet machine; compare within a round (the ratios), not across runs.',
     '',
-    ...(failed.length
-      ? [
-          '## Failed runs',
-          '',
-          ...failed.map(
-            (r) =>
-              `- run ${r.index} (${r.queueType} ${r.client} ${r.kind}, round ${r.round}): ${r.error?.split('\n')[0]}`,
-          ),
-          '',
-        ]
-      : []),
+    ...failures,
     `Every run, with its raw figures, is in [${input.name}.json](${input.name}.json).`,
     '',
   ].join('\n');

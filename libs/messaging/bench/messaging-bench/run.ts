@@ -6,6 +6,7 @@ import type {
   ChildMessage,
   ClientName,
   CpuTime,
+  LargeEncoding,
   LatencySummary,
   ParentMessage,
   QueueType,
@@ -21,6 +22,9 @@ export interface RunSettings {
   window: number;
   rate: number;
   latencySeconds: number;
+  /** Large-event runs: bytes of JSON per event, and messages per run. */
+  largeEventBytes: number;
+  largeMessages: number;
   /** Write a V8 CPU profile of each child of these clients into `cpuProfDir`. */
   cpuProfClients: ClientName[];
   cpuProfDir: string;
@@ -34,6 +38,8 @@ export interface PlannedRun {
   queueType: QueueType;
   client: ClientName;
   kind: RunKind;
+  /** A large-event run (the library, throughput): with compression off, gzip or br. */
+  large?: LargeEncoding;
 }
 
 export interface RunRecord extends PlannedRun {
@@ -42,6 +48,8 @@ export interface RunRecord extends PlannedRun {
   error?: string;
   messages: number;
   bodyBytes?: number;
+  /** Bytes on the wire per message (the body as published: compressed or not); large-event runs. */
+  wireBytesPerMsg?: number;
   /** First publish to last ack, ms. */
   e2eMs?: number;
   /** Messages per second, first publish to last ack. */
@@ -61,6 +69,8 @@ export interface RunRecord extends PlannedRun {
 export const EXCHANGE = 'orders';
 export const ROUTING_KEY = 'order.placed';
 export const QUEUE = 'bench.order-placed';
+/** The large-event runs' routing key (their event's type). */
+export const LARGE_ROUTING_KEY = 'order.large-placed';
 
 const CHILD = join(__dirname, 'child.ts');
 
@@ -77,7 +87,14 @@ export async function runOnce(
   settings: RunSettings,
   onProgress: (done: number, total: number) => void,
 ): Promise<RunRecord> {
-  const messages = plan.kind === 'latency' ? Math.round(settings.rate * settings.latencySeconds) : settings.messages;
+  const messages = plan.large
+    ? settings.largeMessages
+    : plan.kind === 'latency'
+      ? Math.round(settings.rate * settings.latencySeconds)
+      : settings.messages;
+  const routingKey = plan.large ? LARGE_ROUTING_KEY : ROUTING_KEY;
+  // enough for the JIT and the connection; more would only push more large bodies through first
+  const warmup = plan.large ? Math.min(settings.warmup, 500) : settings.warmup;
   const record: RunRecord = { ...plan, startedAt: new Date().toISOString(), ok: false, messages };
   const vhost = await createTestVhost('bench-messaging', { brokerUrl: settings.brokerUrl });
   const children: Child[] = [];
@@ -92,20 +109,21 @@ export async function runOnce(
     const channel = await model.createChannel();
     await channel.assertExchange(EXCHANGE, 'topic', { durable: true });
     await channel.assertQueue(QUEUE, { durable: true, arguments: { 'x-queue-type': plan.queueType } });
-    await channel.bindQueue(QUEUE, EXCHANGE, ROUTING_KEY);
+    await channel.bindQueue(QUEUE, EXCHANGE, routingKey);
 
     const base: Omit<RunConfig, 'role'> = {
       client: plan.client,
       kind: plan.kind,
       url: vhost.url,
       exchange: EXCHANGE,
-      routingKey: ROUTING_KEY,
+      routingKey,
       queue: QUEUE,
       messages,
-      warmup: settings.warmup,
+      warmup,
       prefetch: settings.prefetch,
       window: settings.window,
       rate: settings.rate,
+      ...(plan.large && { large: { bytes: settings.largeEventBytes, compression: plan.large } }),
     };
     const profile = settings.cpuProfClients.includes(plan.client)
       ? (role: string) => [
@@ -113,7 +131,7 @@ export async function runOnce(
           '--cpu-prof-dir',
           settings.cpuProfDir,
           '--cpu-prof-name',
-          `${plan.client}-${plan.queueType}-${plan.kind}-r${plan.round}-${role}.cpuprofile`,
+          `${plan.client}-${plan.queueType}-${plan.kind}${plan.large ? `-large-${plan.large}` : ''}-r${plan.round}-${role}.cpuprofile`,
         ]
       : () => [];
 
@@ -132,7 +150,7 @@ export async function runOnce(
     const ready = await publisher.next('ready', 60_000);
     record.bodyBytes = ready.bodyBytes;
 
-    if (settings.warmup > 0) {
+    if (warmup > 0) {
       publisher.send({ type: 'warmup' });
       await Promise.all([publisher.next('warm', 120_000), consumer.next('warm', 120_000)]);
     }
@@ -168,6 +186,9 @@ export async function runOnce(
     record.consumerCpu = consumed.cpu;
     record.publisherCpuUsPerMsg = (published.cpu.user + published.cpu.system) / messages;
     record.consumerCpuUsPerMsg = (consumed.cpu.user + consumed.cpu.system) / messages;
+    if (plan.large && record.bodyBytes !== undefined) {
+      record.wireBytesPerMsg = record.bodyBytes - (published.savedBytes ?? 0) / messages;
+    }
     if (consumed.latency) record.latency = consumed.latency;
     if (published.maxLagMs !== undefined) record.maxLagMs = published.maxLagMs;
     record.ok = true;

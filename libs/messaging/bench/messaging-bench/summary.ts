@@ -1,5 +1,5 @@
 import { summarize } from '@shop/testing';
-import type { ClientName, QueueType } from './protocol';
+import type { ClientName, LargeEncoding, QueueType } from './protocol';
 import type { RunRecord } from './run';
 
 export type Stat = ReturnType<typeof summarize>;
@@ -39,6 +39,8 @@ export const TARGETS = {
 } as const;
 
 export function summarizeRuns(runs: RunRecord[], queueTypes: QueueType[], clients: ClientName[]): ClientSummary[] {
+  // the large-event runs have a summary of their own (summarizeLarge)
+  runs = runs.filter((run) => !run.large);
   const ok = runs.filter((run) => run.ok);
   const find = (queueType: QueueType, client: ClientName, kind: RunRecord['kind'], round: number) =>
     ok.find((r) => r.queueType === queueType && r.client === client && r.kind === kind && r.round === round);
@@ -79,6 +81,51 @@ export function summarizeRuns(runs: RunRecord[], queueTypes: QueueType[], client
         latencyP99: summarize(values(latency, (r) => r.latency?.p99)),
         latencyP99DiffMs: summarize(perRound(latency, 'latency', (r) => r.latency?.p99, diff)),
         latencyP50DiffMs: summarize(perRound(latency, 'latency', (r) => r.latency?.p50, diff)),
+      });
+    }
+  }
+  return summaries;
+}
+
+/** The library's large-event runs of one queue type and compression (medians, min and max over the rounds). */
+export interface LargeSummary {
+  queueType: QueueType;
+  compression: LargeEncoding;
+  /** The event's JSON, bytes. */
+  bodyBytes?: number;
+  /** What went on the wire per message, bytes. */
+  wireBytes: Stat;
+  failedRuns: number;
+  throughput: Stat;
+  /** Per round: msg/s over the same queue's run without compression. */
+  throughputRatio: Stat;
+  publisherCpuUsPerMsg: Stat;
+  consumerCpuUsPerMsg: Stat;
+}
+
+export function summarizeLarge(runs: RunRecord[], queueTypes: QueueType[], encodings: LargeEncoding[]): LargeSummary[] {
+  const large = runs.filter((run) => run.large);
+  const ok = large.filter((run) => run.ok);
+  const summaries: LargeSummary[] = [];
+  for (const queueType of queueTypes) {
+    for (const compression of encodings) {
+      const mine = ok.filter((r) => r.queueType === queueType && r.large === compression);
+      const values = (pick: (run: RunRecord) => number | undefined) =>
+        mine.map(pick).filter((v): v is number => v !== undefined);
+      const ratios = mine.flatMap((run) => {
+        const off = ok.find((r) => r.queueType === queueType && r.large === 'off' && r.round === run.round);
+        return off?.e2eRate && run.e2eRate ? [run.e2eRate / off.e2eRate] : [];
+      });
+      summaries.push({
+        queueType,
+        compression,
+        bodyBytes: mine.find((r) => r.bodyBytes !== undefined)?.bodyBytes,
+        wireBytes: summarize(values((r) => r.wireBytesPerMsg)),
+        failedRuns: large.filter((r) => !r.ok && r.queueType === queueType && r.large === compression).length,
+        throughput: summarize(values((r) => r.e2eRate)),
+        throughputRatio: summarize(ratios),
+        publisherCpuUsPerMsg: summarize(values((r) => r.publisherCpuUsPerMsg)),
+        consumerCpuUsPerMsg: summarize(values((r) => r.consumerCpuUsPerMsg)),
       });
     }
   }

@@ -29,3 +29,26 @@ describe('resolveOptions: TLS', () => {
     expect(tlsOf('amqp://broker.example')).toEqual({});
   });
 });
+
+describe('resolveOptions: payload compression', () => {
+  const resolve = (options: Partial<Parameters<typeof resolveOptions>[0]>) =>
+    resolveOptions({ app: 'orders', url: 'amqp://broker.example', ...options });
+
+  it('gzips bodies over 8 KiB and caps decompression at 16 MiB unless told otherwise', () => {
+    expect(resolve({})).toMatchObject({
+      compression: { minBytes: 8192, encoding: 'gzip' },
+      maxDecompressedBytes: 16 * 2 ** 20,
+    });
+    expect(resolve({ compression: { encoding: 'br' } }).compression).toEqual({ minBytes: 8192, encoding: 'br' });
+    expect(resolve({ compression: false, maxDecompressedBytes: 1024 })).toMatchObject({
+      compression: undefined,
+      maxDecompressedBytes: 1024,
+    });
+  });
+
+  it('refuses what cannot work', () => {
+    expect(() => resolve({ compression: { minBytes: -1 } })).toThrow(/compression.minBytes must be an integer >= 0/);
+    expect(() => resolve({ compression: { encoding: 'zstd' as 'br' } })).toThrow(/must be one of gzip, br/);
+    expect(() => resolve({ maxDecompressedBytes: 0 })).toThrow(/maxDecompressedBytes must be an integer from 1/);
+  });
+});

@@ -1,6 +1,14 @@
+import { kMaxLength } from 'node:buffer';
 import type { ConnectionOptions } from 'node:tls';
 import type { AppName, EventRegistry } from '@shop/contracts';
 import { DEFAULT_ARCHIVE_RETENTION, type ArchiveRetention } from './archive/archive';
+import {
+  COMPRESSION_ENCODINGS,
+  DEFAULT_COMPRESS_MIN_BYTES,
+  DEFAULT_MAX_DECOMPRESSED_BYTES,
+  type CompressionEncoding,
+  type CompressionOptions,
+} from './broker/payload-encoding';
 
 /** How a failing handler is retried: attempt n (1-based) waits min(initialDelayMs * factor^(n-1), maxDelayMs). */
 export interface RetryPolicy {
@@ -80,6 +88,19 @@ export interface MessagingOptions {
   retiredQueues?: string[];
   /** Retention of the event archive, when this app is the one that declares it. */
   archive?: Partial<ArchiveRetention>;
+  /**
+   * Compression of what the relay publishes: a body larger than `minBytes` (8 KiB) is compressed with
+   * `encoding` (`gzip`, or `br` for brotli), its AMQP `contentEncoding` saying so; the outbox row and
+   * the CloudEvent inside stay the same. `false`: every body goes plain. Consumers read plain and
+   * compressed bodies alike, whatever this says.
+   */
+  compression?: false | { minBytes?: number; encoding?: CompressionEncoding };
+  /**
+   * The most a compressed body may decompress to (16 MiB), for the consumers, the archive reader and
+   * the dead-letter listing: a body that would expand past it is refused as soon as its output reaches
+   * it (a consumer dead-letters it as `undecompressable`).
+   */
+  maxDecompressedBytes?: number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, initialDelayMs: 1000, factor: 2, maxDelayMs: 60_000 };
@@ -107,6 +128,9 @@ export interface ResolvedOptions {
   shutdownTimeoutMs: number;
   archive: ArchiveRetention;
   retiredQueues: string[];
+  /** Undefined: the relay compresses nothing. */
+  compression: CompressionOptions | undefined;
+  maxDecompressedBytes: number;
 }
 
 export function resolveOptions(options: MessagingOptions): ResolvedOptions {
@@ -138,7 +162,33 @@ export function resolveOptions(options: MessagingOptions): ResolvedOptions {
     shutdownTimeoutMs: options.shutdownTimeoutMs ?? 15_000,
     archive: { ...DEFAULT_ARCHIVE_RETENTION, ...options.archive },
     retiredQueues: options.retiredQueues ?? [],
+    compression: compressionOf(options.compression),
+    maxDecompressedBytes: maxDecompressedBytesOf(options.maxDecompressedBytes),
   };
+}
+
+function compressionOf(compression: MessagingOptions['compression']): CompressionOptions | undefined {
+  if (compression === false) return undefined;
+  const minBytes = compression?.minBytes ?? DEFAULT_COMPRESS_MIN_BYTES;
+  const encoding = compression?.encoding ?? 'gzip';
+  if (!Number.isSafeInteger(minBytes) || minBytes < 0) {
+    throw new Error(`MessagingOptions.compression.minBytes must be an integer >= 0 (got ${minBytes})`);
+  }
+  if (!COMPRESSION_ENCODINGS.includes(encoding)) {
+    throw new Error(
+      `MessagingOptions.compression.encoding must be one of ${COMPRESSION_ENCODINGS.join(', ')} (got ${JSON.stringify(encoding)})`,
+    );
+  }
+  return { minBytes, encoding };
+}
+
+function maxDecompressedBytesOf(value: number | undefined): number {
+  const bytes = value ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
+  // zlib refuses a maxOutputLength past the largest Buffer
+  if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > kMaxLength) {
+    throw new Error(`MessagingOptions.maxDecompressedBytes must be an integer from 1 to ${kMaxLength} (got ${bytes})`);
+  }
+  return bytes;
 }
 
 /**

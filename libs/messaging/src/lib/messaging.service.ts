@@ -83,6 +83,7 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
       async () => this.connected().createChannel(),
       this.registry,
       (type, userId) => !this.producers || publishedByOwner(this.producers, this.registry, type, userId),
+      this.options.maxDecompressedBytes,
     );
     this.user = brokerUserOf(this.options.url);
     this.producers = producerAuthentication(this.options.app, this.user);
@@ -102,6 +103,7 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
       app: this.options.app,
       ...this.options.outbox,
       metrics: this.metrics,
+      compression: this.options.compression,
     });
     this.outbox = new Outbox(
       dataSource,
@@ -124,19 +126,7 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
     const queues = [...this.consumers.map((c) => c.spec.queue), ...specs.map((s) => s.queue)];
     const taken = queues.find((queue, i) => queues.indexOf(queue) !== i);
     if (taken) throw new Error(`two handlers claim the queue "${taken}": one handler per queue`);
-    const added = specs.map(
-      (spec) =>
-        new QueueConsumer(
-          spec,
-          this.options.app,
-          this.registry,
-          this.publisher,
-          this.outbox,
-          (err) => this.recycle(err),
-          this.metrics,
-          this.producers,
-        ),
-    );
+    const added = specs.map((spec) => this.consumerOf(spec));
     this.consumers.push(...added);
     if (!this.producers && added.length > 0) {
       this.logger.warn(
@@ -149,6 +139,47 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
     await this.settingUp?.catch(() => undefined);
     const model = this.model;
     if (model && added.length > 0) await this.startConsumers(model, added);
+  }
+
+  /**
+   * Adds a consumer at run time (the bridge's push subscriptions): a queue bound to routing-key
+   * patterns on producers' exchanges, which the contracts need not list (the app's broker user must
+   * be allowed to read them). Resolves once the queue is declared, bound and consumed on the live
+   * connection, so every event published afterwards reaches it; a DependencyUnavailableError when
+   * there is no connection. After a reconnect it is declared again with the others.
+   */
+  async subscribe(handler: ConsumerHandler): Promise<void> {
+    const spec = this.toSpec(handler, { contracts: false });
+    if (this.consumers.some((c) => c.spec.queue === spec.queue)) {
+      throw new Error(`the queue "${spec.queue}" is consumed already`);
+    }
+    await this.settingUp?.catch(() => undefined);
+    const model = this.connected();
+    const consumer = this.consumerOf(spec);
+    this.consumers.push(consumer);
+    try {
+      await this.startConsumers(model, [consumer]);
+    } catch (error) {
+      this.consumers = this.consumers.filter((c) => c !== consumer);
+      await consumer.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Stops consuming a queue `subscribe` added: no new deliveries, those in flight settle first. With
+   * `deleteQueue` the queue and its dead-letter queue are deleted, with whatever waits in them.
+   */
+  async unsubscribe(queue: string, options: { deleteQueue?: boolean } = {}): Promise<void> {
+    const consumer = this.consumers.find((c) => c.spec.queue === queue);
+    if (consumer) {
+      this.consumers = this.consumers.filter((c) => c !== consumer);
+      await consumer.cancel();
+      await consumer.drain();
+      await consumer.close();
+      this.logger.log(`stopped consuming ${queue}`);
+    }
+    if (options.deleteQueue) await this.deleteQueues(this.connected(), [queue, Topology.deadLetterQueue(queue)]);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -225,6 +256,7 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
       queues: () => this.consumers.map((consumer) => consumer.spec.queue),
       registry: this.registry,
       metrics: this.metrics,
+      maxDecompressedBytes: this.options.maxDecompressedBytes,
     });
   }
 
@@ -284,21 +316,41 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
   }
 
   /** Deletes the retired queues (MessagingOptions.retiredQueues) and their dead-letter queues. */
-  private async retire(model: ChannelModel): Promise<void> {
-    for (const queue of this.options.retiredQueues) {
-      for (const name of [queue, Topology.deadLetterQueue(queue)]) {
-        const channel = await model.createChannel();
-        channel.on('error', () => undefined);
-        try {
-          const { messageCount } = await channel.deleteQueue(name);
-          if (messageCount > 0) this.logger.warn(`deleted the retired queue ${name} with ${messageCount} message(s)`);
-        } catch (error) {
-          this.logger.warn(`could not delete the retired queue ${name}: ${(error as Error).message}`);
-        } finally {
-          await channel.close().catch(() => undefined);
-        }
+  private retire(model: ChannelModel): Promise<void> {
+    return this.deleteQueues(
+      model,
+      this.options.retiredQueues.flatMap((queue) => [queue, Topology.deadLetterQueue(queue)]),
+    );
+  }
+
+  /** Deletes queues (absent ones included), each on a channel of its own; a failure is logged, not thrown. */
+  private async deleteQueues(model: ChannelModel, names: string[]): Promise<void> {
+    for (const name of names) {
+      const channel = await model.createChannel();
+      channel.on('error', () => undefined);
+      try {
+        const { messageCount } = await channel.deleteQueue(name);
+        if (messageCount > 0) this.logger.warn(`deleted the queue ${name} with ${messageCount} message(s)`);
+      } catch (error) {
+        this.logger.warn(`could not delete the queue ${name}: ${(error as Error).message}`);
+      } finally {
+        await channel.close().catch(() => undefined);
       }
     }
+  }
+
+  private consumerOf(spec: ConsumerSpec): QueueConsumer {
+    return new QueueConsumer(
+      spec,
+      this.options.app,
+      this.registry,
+      this.publisher,
+      this.outbox,
+      (err) => this.recycle(err),
+      this.metrics,
+      this.producers,
+      this.options.maxDecompressedBytes,
+    );
   }
 
   /** Declares the queues of consumers added to a live connection, then starts them. */
@@ -346,11 +398,12 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
    * The broker permissions are generated from the contracts, so a handler the contracts do not know
    * of would be refused by the broker in production: refuse it here, at start, with the reason.
    */
-  private checkAgainstContracts(spec: ConsumerSpec): void {
+  private checkAgainstContracts(spec: ConsumerSpec, contracts: boolean): void {
     const app = this.options.app;
     if (!spec.queue.startsWith(`${Topology.exchange(app)}.`)) {
       throw new Error(`${spec.handlerName}: queue "${spec.queue}" must be named "${app}.<name>" (its own namespace)`);
     }
+    if (!contracts) return;
     for (const type of spec.acceptedTypes) {
       if (!this.registry.find(type)?.consumers.includes(app)) {
         throw new Error(
@@ -360,7 +413,7 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
     }
   }
 
-  private toSpec({ declaration, handle }: ConsumerHandler): ConsumerSpec {
+  private toSpec({ declaration, handle }: ConsumerHandler, { contracts = true } = {}): ConsumerSpec {
     const { subscriptions, options, handlerName } = declaration;
     const bindings: Binding[] = [];
     const accepted = new Set<string>();
@@ -389,7 +442,7 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
       concurrency: Math.min(options.concurrency ?? defaults.concurrency, prefetch),
       retry: { ...defaults.retry, ...options.retry },
     };
-    this.checkAgainstContracts(spec);
+    this.checkAgainstContracts(spec, contracts);
     return spec;
   }
 }

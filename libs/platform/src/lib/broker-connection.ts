@@ -1,7 +1,7 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { redactUrl } from '@shop/contracts';
-import type { ArchiveRetention, MessagingTlsOptions } from '@shop/messaging';
+import type { ArchiveRetention, CompressionEncoding, MessagingTlsOptions } from '@shop/messaging';
 import type { BrokerSettings } from './broker-settings';
 import { SettingsError } from './settings';
 
@@ -12,6 +12,10 @@ export interface BrokerConnection {
   url: string;
   tls?: MessagingTlsOptions;
   archive: ArchiveRetention;
+  /** MESSAGING_COMPRESS_MIN_BYTES and MESSAGING_COMPRESS_ENCODING; false: MESSAGING_COMPRESS_MIN_BYTES=off. */
+  compression: false | { minBytes: number; encoding: CompressionEncoding };
+  /** MESSAGING_MAX_DECOMPRESSED_BYTES. */
+  maxDecompressedBytes: number;
 }
 
 /**
@@ -58,7 +62,14 @@ export function brokerConnection(settings: BrokerSettings): BrokerConnection {
   }
 
   const archive = { maxBytes: settings.ARCHIVE_MAX_BYTES, maxAge: settings.ARCHIVE_MAX_AGE };
-  if (!passwordFile) return { url: settings.RABBITMQ_URL, tls, archive };
+  const payloads = {
+    compression:
+      settings.MESSAGING_COMPRESS_MIN_BYTES === false
+        ? (false as const)
+        : { minBytes: settings.MESSAGING_COMPRESS_MIN_BYTES, encoding: settings.MESSAGING_COMPRESS_ENCODING },
+    maxDecompressedBytes: settings.MESSAGING_MAX_DECOMPRESSED_BYTES,
+  };
+  if (!passwordFile) return { url: settings.RABBITMQ_URL, tls, archive, ...payloads };
   const password = readFileSync(passwordFile, 'utf8').replace(/[\r\n]+$/, '');
   if (!password) throw invalid('RABBITMQ_PASSWORD_FILE', 'expected a password; the file is empty', passwordFile);
   if (!url.username) {
@@ -66,7 +77,7 @@ export function brokerConnection(settings: BrokerSettings): BrokerConnection {
   }
   // Percent-encoded, as a password in a URL must be (the setter leaves "%" alone); amqplib decodes it.
   url.password = encodeURIComponent(password);
-  return { url: url.toString(), tls, archive };
+  return { url: url.toString(), tls, archive, ...payloads };
 }
 
 /**

@@ -16,6 +16,8 @@ describe('broker settings', () => {
   const AMQPS = 'amqps://guest:guest@broker.example:5671/shop';
   /** SPEC.md's archive retention when ARCHIVE_MAX_BYTES and ARCHIVE_MAX_AGE are not set. */
   const ARCHIVE = { maxBytes: 5_000_000_000, maxAge: '30D' };
+  /** Payload compression when MESSAGING_COMPRESS_* and MESSAGING_MAX_DECOMPRESSED_BYTES are not set. */
+  const PAYLOADS = { compression: { minBytes: 8192, encoding: 'gzip' }, maxDecompressedBytes: 16 * 2 ** 20 };
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'broker-settings-'));
@@ -36,8 +38,18 @@ describe('broker settings', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('leaves RABBITMQ_URL alone and asks for no TLS when none of them is set', () => {
-    expect(connectionFor({})).toEqual({ url: 'amqp://guest:guest@localhost:5672', tls: undefined, archive: ARCHIVE });
-    expect(connectionFor({ RABBITMQ_URL: AMQPS })).toEqual({ url: AMQPS, tls: undefined, archive: ARCHIVE });
+    expect(connectionFor({})).toEqual({
+      url: 'amqp://guest:guest@localhost:5672',
+      tls: undefined,
+      archive: ARCHIVE,
+      ...PAYLOADS,
+    });
+    expect(connectionFor({ RABBITMQ_URL: AMQPS })).toEqual({
+      url: AMQPS,
+      tls: undefined,
+      archive: ARCHIVE,
+      ...PAYLOADS,
+    });
   });
 
   it('reads the CA, the client certificate and its key', () => {
@@ -56,7 +68,34 @@ describe('broker settings', () => {
         passphrase: undefined,
       },
       archive: ARCHIVE,
+      ...PAYLOADS,
     });
+  });
+
+  it('reads the compression of event bodies and the cap of their decompressed size', () => {
+    expect(
+      connectionFor({
+        MESSAGING_COMPRESS_MIN_BYTES: '64KiB',
+        MESSAGING_COMPRESS_ENCODING: 'br',
+        MESSAGING_MAX_DECOMPRESSED_BYTES: '4 MiB',
+      }),
+    ).toMatchObject({ compression: { minBytes: 65_536, encoding: 'br' }, maxDecompressedBytes: 4 * 2 ** 20 });
+    expect(connectionFor({ MESSAGING_COMPRESS_MIN_BYTES: 'off' }).compression).toBe(false);
+    expect(connectionFor({ MESSAGING_COMPRESS_MIN_BYTES: 'OFF', MESSAGING_COMPRESS_ENCODING: 'br' }).compression).toBe(
+      false,
+    );
+    expect(() => connectionFor({ MESSAGING_COMPRESS_MIN_BYTES: '0' })).toThrow(
+      'Invalid setting MESSAGING_COMPRESS_MIN_BYTES: expected a size in bytes, e.g. 8192 or 8KiB, or off (got "0")',
+    );
+    expect(() => connectionFor({ MESSAGING_COMPRESS_ENCODING: 'zstd' })).toThrow(
+      'Invalid setting MESSAGING_COMPRESS_ENCODING: expected one of gzip, br (got "zstd")',
+    );
+    expect(() => connectionFor({ MESSAGING_MAX_DECOMPRESSED_BYTES: '0' })).toThrow(
+      /Invalid setting MESSAGING_MAX_DECOMPRESSED_BYTES: expected a size in bytes from 1 to \d+, e\.g\. 16MiB/,
+    );
+    expect(() => connectionFor({ MESSAGING_MAX_DECOMPRESSED_BYTES: '1TiB' })).toThrow(
+      /MESSAGING_MAX_DECOMPRESSED_BYTES/,
+    );
   });
 
   it('reads the archive retention in bytes or with a unit, and in the broker syntax of ages', () => {

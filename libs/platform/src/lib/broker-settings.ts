@@ -1,6 +1,12 @@
+import { kMaxLength } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ARCHIVE_MAX_AGE_PATTERN } from '@shop/messaging';
+import {
+  ARCHIVE_MAX_AGE_PATTERN,
+  COMPRESSION_ENCODINGS,
+  DEFAULT_COMPRESS_MIN_BYTES,
+  DEFAULT_MAX_DECOMPRESSED_BYTES,
+} from '@shop/messaging';
 
 /** A file read at start (a certificate, a key, a Docker secret): the setting is its path, checked readable. */
 const readableFile = () =>
@@ -32,18 +38,45 @@ const BYTE_UNITS: Record<string, number> = {
   tib: 2 ** 40,
 };
 
+/** The bytes of `5GB`, `512 MiB`, `8192`; NaN when it is no size. */
+function bytesOf(text: string): number {
+  const match = /^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)\s*$/i.exec(text);
+  const unit = match ? BYTE_UNITS[match[2].toLowerCase()] : undefined;
+  return match && unit ? Math.floor(Number(match[1]) * unit) : NaN;
+}
+
 /** A size in bytes: an integer, or a number with a unit (`5GB`, `512 MiB`). */
-const byteSize = (fallback: number) =>
+const byteSize = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
   z
     .string()
     .optional()
     .transform((text, ctx) => {
       if (text === undefined || text.trim() === '') return fallback;
-      const match = /^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)\s*$/i.exec(text);
-      const unit = match ? BYTE_UNITS[match[2].toLowerCase()] : undefined;
-      const bytes = match && unit ? Math.floor(Number(match[1]) * unit) : NaN;
+      const bytes = bytesOf(text);
+      if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > max) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            max < Number.MAX_SAFE_INTEGER
+              ? `expected a size in bytes from 1 to ${max}, e.g. 16MiB`
+              : 'expected a size in bytes, e.g. 5000000000 or 5GB or 512MiB',
+        });
+        return z.NEVER;
+      }
+      return bytes;
+    });
+
+/** A size in bytes as `byteSize`, or `off` (false). */
+const byteSizeOrOff = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((text, ctx): number | false => {
+      if (text === undefined || text.trim() === '') return fallback;
+      if (text.trim().toLowerCase() === 'off') return false;
+      const bytes = bytesOf(text);
       if (!Number.isSafeInteger(bytes) || bytes < 1) {
-        ctx.addIssue({ code: 'custom', message: 'expected a size in bytes, e.g. 5000000000 or 5GB or 512MiB' });
+        ctx.addIssue({ code: 'custom', message: 'expected a size in bytes, e.g. 8192 or 8KiB, or off' });
         return z.NEVER;
       }
       return bytes;
@@ -69,6 +102,14 @@ export function brokerSettings() {
       .string()
       .regex(ARCHIVE_MAX_AGE_PATTERN, 'expected a number and one of Y, M, D, h, m, s, e.g. 30D')
       .default('30D'),
+    /** Event bodies larger than this are published compressed (8KiB); `off`: none is. */
+    MESSAGING_COMPRESS_MIN_BYTES: byteSizeOrOff(DEFAULT_COMPRESS_MIN_BYTES),
+    /** gzip (the default) or br (brotli): how bodies over MESSAGING_COMPRESS_MIN_BYTES are compressed. */
+    MESSAGING_COMPRESS_ENCODING: z
+      .enum(COMPRESSION_ENCODINGS, { error: `expected one of ${COMPRESSION_ENCODINGS.join(', ')}` })
+      .default('gzip'),
+    /** The most a compressed event body may decompress to (16MiB): a larger one is dead-lettered `undecompressable`. */
+    MESSAGING_MAX_DECOMPRESSED_BYTES: byteSize(DEFAULT_MAX_DECOMPRESSED_BYTES, kMaxLength),
   };
 }
 

@@ -22,6 +22,9 @@ describe('loadSettings', () => {
       FAILURE_RATE: 0,
       ARCHIVE_MAX_BYTES: 5_000_000_000,
       ARCHIVE_MAX_AGE: '30D',
+      MESSAGING_COMPRESS_MIN_BYTES: 8192,
+      MESSAGING_COMPRESS_ENCODING: 'gzip',
+      MESSAGING_MAX_DECOMPRESSED_BYTES: 16 * 2 ** 20,
     });
   });
 

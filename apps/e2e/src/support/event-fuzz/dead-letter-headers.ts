@@ -20,4 +20,5 @@ export const CONTRACT_REASONS = [
   'schema-invalid',
   'unexpected-type',
   'unauthenticated-producer',
+  'undecompressable',
 ] as const;

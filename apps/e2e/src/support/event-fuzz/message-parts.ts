@@ -1,3 +1,4 @@
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { dataSchemaUri, type EventDefinition } from '@shop/contracts';
 import type { Options } from 'amqplib';
 import * as fc from 'fast-check';
@@ -44,3 +45,14 @@ export const publishProps = (definition: EventDefinition, id: string): Options.P
 
 /** The body of a JSON value. */
 export const json = (value: Json): Buffer => Buffer.from(JSON.stringify(value) ?? 'undefined', 'utf8');
+
+/**
+ * `body` compressed as a `content-encoding` says, when it names a compression consumers read (gzip,
+ * x-gzip or br, in any case), as @shop/messaging's relay compresses a large event; undefined otherwise.
+ */
+export function compressedAs(contentEncoding: unknown, body: Buffer): Buffer | undefined {
+  const coding = typeof contentEncoding === 'string' ? contentEncoding.toLowerCase() : undefined;
+  if (coding === 'gzip' || coding === 'x-gzip') return gzipSync(body);
+  if (coding === 'br') return brotliCompressSync(body);
+  return undefined;
+}

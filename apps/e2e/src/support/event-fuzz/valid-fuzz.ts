@@ -1,7 +1,7 @@
 import type { EventDefinition } from '@shop/contracts';
 import * as fc from 'fast-check';
 import type { FuzzMessage, FuzzWorld, JsonObject } from './fuzz-message';
-import { envelopeOf, eventTime, json, publishProps, uuid } from './message-parts';
+import { compressedAs, envelopeOf, eventTime, json, publishProps, uuid } from './message-parts';
 import { extraFields } from './near-valid-data';
 import { validData } from './valid-event-data';
 
@@ -40,6 +40,8 @@ export function validFuzz(definition: EventDefinition, world: FuzzWorld): fc.Arb
       traceparent: fc.option(fc.string({ maxLength: 60 }), { nil: undefined }),
       withoutSchema: fc.boolean(),
       extra: fc.option(extraFields, { nil: undefined }),
+      // compressed as the relay sends a large event: consumers and the archive read it all the same
+      contentEncoding: fc.constantFrom(undefined, 'gzip', 'br'),
     })
     .chain((envelope) => validData(definition.type, envelope.orderId, world).map((data) => ({ envelope, data })))
     .map(({ envelope: e, data }) => {
@@ -50,12 +52,17 @@ export function validFuzz(definition: EventDefinition, world: FuzzWorld): fc.Arb
       if (e.withoutSchema) delete body['dataschema'];
       if (e.causationid !== undefined) body['causationid'] = e.causationid;
       if (e.traceparent !== undefined) body['traceparent'] = e.traceparent;
+      const plain = json(body);
       return {
         family: 'valid' as const,
         type: definition.type,
-        body: json(body),
-        properties: { ...publishProps(definition, 'set-below'), messageId: messageIdFor(e.id) },
-        note: `valid: id=${JSON.stringify(e.id)} time=${e.time} source=${JSON.stringify(e.source)}${e.withoutSchema ? ' no dataschema' : ''}`,
+        body: compressedAs(e.contentEncoding, plain) ?? plain,
+        properties: {
+          ...publishProps(definition, 'set-below'),
+          messageId: messageIdFor(e.id),
+          ...(e.contentEncoding !== undefined && { contentEncoding: e.contentEncoding }),
+        },
+        note: `valid: id=${JSON.stringify(e.id)} time=${e.time} source=${JSON.stringify(e.source)}${e.withoutSchema ? ' no dataschema' : ''}${e.contentEncoding ? ` ${e.contentEncoding}-compressed` : ''}`,
       };
     });
 }

@@ -12,16 +12,20 @@
  * Consumer: a `@ConsumeEvent` handler in a Nest app, run by Nest's pipeline through the library's
  * EventTransport and QueueConsumer: parse envelope, validate, upcast, the handler inside TraceContext,
  * manual ack after the handler, bounded concurrency.
+ *
+ * Large-event runs (`config.large`): the same, with a test event of many order lines (about
+ * `large.bytes` of JSON) and the relay's compression off, gzip or brotli; the consumer decompresses.
  */
 import { connect, type ChannelModel } from 'amqplib';
 import { Controller, Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, Payload } from '@nestjs/microservices';
-import { EVENTS, OrderPlaced } from '@shop/contracts';
+import { EVENTS, OrderPlaced, type EventDefinition } from '@shop/contracts';
 import type { EventContext } from '../../../src/lib/consume/event-context';
 import { ConfirmPublisher } from '../../../src/lib/broker/confirm-publisher';
 import { QueueConsumer, type ConsumerSpec } from '../../../src/lib/consume/queue-consumer';
 import { DEFAULT_RETRY } from '../../../src/lib/messaging.options';
+import { DEFAULT_COMPRESS_MIN_BYTES } from '../../../src/lib/broker/payload-encoding';
 import type { ConsumerHandler, MessagingService } from '../../../src/lib/messaging.service';
 import { MessagingMetrics } from '../../../src/lib/metrics/messaging-metrics';
 import { outboxRow, type Outbox } from '../../../src/lib/outbox/outbox';
@@ -30,11 +34,33 @@ import { TraceContext } from '@shop/tracing';
 import { ConsumeEvent } from '../../../src/lib/transport/consume-event.decorator';
 import { EventTransport } from '../../../src/lib/transport/event-transport';
 import type { EventOf } from '../../../src';
+import { LARGE_EVENT_REGISTRY, largeOrderData, LargeOrderPlaced } from '../../../test/support/large-order';
 import type { ConsumerClient, PublisherClient, Received } from '../drivers';
 import { ORDER_PLACED_DATA, sentAtFromTracestate, sentAtTracestate } from '../event';
 import type { RunConfig } from '../protocol';
 
 const APP = 'orders';
+
+/** What a run publishes: the smallest order.placed, or the large test event (and how it is compressed). */
+function workload(config: RunConfig) {
+  const large = config.large;
+  if (!large) {
+    return {
+      registry: EVENTS,
+      definition: OrderPlaced as EventDefinition,
+      data: ORDER_PLACED_DATA as unknown,
+      compression: undefined,
+    };
+  }
+  return {
+    registry: LARGE_EVENT_REGISTRY,
+    definition: LargeOrderPlaced as EventDefinition,
+    data: largeOrderData(large.bytes, ORDER_PLACED_DATA.orderId) as unknown,
+    // as the apps run by default: bodies over 8 KiB compressed
+    compression:
+      large.compression === 'off' ? undefined : { minBytes: DEFAULT_COMPRESS_MIN_BYTES, encoding: large.compression },
+  };
+}
 
 export async function publisher(config: RunConfig): Promise<PublisherClient> {
   const model = await connect(config.url, { noDelay: true }); // as MessagingService connects
@@ -46,16 +72,14 @@ export async function publisher(config: RunConfig): Promise<PublisherClient> {
     outbox: async () => ({ backlog: 0, oldestAgeSeconds: 0 }),
     connected: () => confirmPublisher.connected,
   });
-  const sample = outboxRow(EVENTS, APP, OrderPlaced.create(ORDER_PLACED_DATA));
+  const { registry, definition, data, compression } = workload(config);
+  const sample = outboxRow(registry, APP, definition.create(data));
 
   const publish = (seq: number, sentAt: number | undefined, done: (err?: unknown) => void): void => {
     // The command: a new event of the contracts, validated.
-    const event = OrderPlaced.create(
-      ORDER_PLACED_DATA,
-      sentAt === undefined ? undefined : { tracestate: sentAtTracestate(sentAt) },
-    );
+    const event = definition.create(data, sentAt === undefined ? undefined : { tracestate: sentAtTracestate(sentAt) });
     // Outbox.publish, then the relay's publish of the committed row, without the table in between.
-    publishRow(confirmPublisher, outboxRow(EVENTS, APP, event), APP, metrics).then(() => done(), done);
+    publishRow(confirmPublisher, outboxRow(registry, APP, event), APP, metrics, compression).then(() => done(), done);
   };
 
   return {
@@ -63,6 +87,8 @@ export async function publisher(config: RunConfig): Promise<PublisherClient> {
     // Events are published from a request's trace (the HTTP middleware starts one): each is a child span.
     inContext: (work) => TraceContext.run({ traceparent: sample.traceparent ?? undefined }, work),
     bodyBytes: Buffer.byteLength(sample.body),
+    savedBytes: async () =>
+      (await metrics.compressionSavedBytes.get()).values.reduce((sum, sample) => sum + sample.value, 0),
     close: async () => {
       await channel.close().catch(() => undefined);
       await model.close().catch(() => undefined);
@@ -109,7 +135,16 @@ export async function consumer(config: RunConfig, received: Received): Promise<C
       received(latency ? sentAtFromTracestate(TraceContext.current()?.tracestate) : undefined);
     }
   }
-  @Module({ controllers: [BenchCounter] })
+  /** The same handler, of the large test event. */
+  @Controller()
+  class LargeBenchCounter {
+    @ConsumeEvent(LargeOrderPlaced, { queue: config.queue, prefetch: config.prefetch, concurrency: config.prefetch })
+    handle(@Payload() _event: EventOf<typeof LargeOrderPlaced>, @Ctx() _ctx: EventContext): void {
+      received(latency ? sentAtFromTracestate(TraceContext.current()?.tracestate) : undefined);
+    }
+  }
+  const { registry, definition } = workload(config);
+  @Module({ controllers: [config.large ? LargeBenchCounter : BenchCounter] })
   class BenchModule {}
 
   // EventTransport hands the Nest-wrapped handler to MessagingService.consume; here a stand-in takes
@@ -120,7 +155,7 @@ export async function consumer(config: RunConfig, received: Received): Promise<C
       const spec: ConsumerSpec = {
         queue: config.queue,
         bindings: [{ exchange: APP, routingKey: config.routingKey }],
-        acceptedTypes: new Set([OrderPlaced.type]),
+        acceptedTypes: new Set([definition.type]),
         handler: handler.handle,
         handlerName: handler.declaration.handlerName,
         prefetch: config.prefetch,
@@ -130,7 +165,7 @@ export async function consumer(config: RunConfig, received: Received): Promise<C
       queueConsumer = new QueueConsumer(
         spec,
         'inventory',
-        EVENTS,
+        registry,
         confirmPublisher,
         outboxWithoutDatabase,
         (err) => {

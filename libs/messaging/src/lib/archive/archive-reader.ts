@@ -1,12 +1,17 @@
 import type { Channel, ConsumeMessage, MessageProperties } from 'amqplib';
 import { decodeEvent, EVENTS, parseEnvelope, type CloudEvent, type EventRegistry } from '@shop/contracts';
+import { decodePayload, DEFAULT_MAX_DECOMPRESSED_BYTES } from '../broker/payload-encoding';
 import { ARCHIVE_STREAM } from './archive';
 
 /** One event of the archive, as the broker appended it. */
 export interface ArchivedEvent {
   /** Its position in the stream: offsets only grow, one per message. */
   offset: number;
-  /** The body exactly as published. */
+  /**
+   * The body as published: the CloudEvent's JSON, decompressed when it was published compressed (its
+   * `properties.contentEncoding` says how). A body that does not decompress (or not within the cap)
+   * is as it came, and has no `event`.
+   */
   content: Buffer;
   /**
    * The event of the body as a consumer gets it (validated by its contract, upcast to the latest
@@ -48,6 +53,8 @@ export class ArchiveReader {
     private readonly registry: EventRegistry = EVENTS,
     /** Whether an event of `type` published as `userId` is its owner's; every one is without it. */
     private readonly authentic: (type: string, userId: string | undefined) => boolean = () => true,
+    /** The most a compressed body may decompress to, as for the consumers. */
+    private readonly maxDecompressedBytes = DEFAULT_MAX_DECOMPRESSED_BYTES,
   ) {}
 
   /**
@@ -72,7 +79,8 @@ export class ArchiveReader {
     let stopped = false;
     let cancelled = false;
     let failed: Error | undefined;
-    let pending: Array<{ message: ConsumeMessage; archived: ArchivedEvent }> = [];
+    // an event with a large compressed body is decoded off the event loop: a promise, in its place
+    let pending: Array<{ message: ConsumeMessage; archived: ArchivedEvent | Promise<ArchivedEvent> }> = [];
     let timer: NodeJS.Timeout | undefined;
     let chain: Promise<void> = Promise.resolve();
     const minOffset = typeof from === 'number' ? from : -1;
@@ -92,7 +100,7 @@ export class ArchiveReader {
       chain = chain.then(async () => {
         if (failed || stopped) return;
         try {
-          await onBatch(batch.map((item) => item.archived));
+          await onBatch(await Promise.all(batch.map((item) => item.archived)));
           // after a cancel the broker knows these tags no more (an ack would close the channel)
           if (!cancelled) channel.ack(batch[batch.length - 1].message, true);
         } catch (error) {
@@ -109,7 +117,7 @@ export class ArchiveReader {
         if (!message) return fail(new Error('archive consumer cancelled by the broker'));
         // the rest of the chunk before the offset asked for
         if (offsetOf(message) < minOffset) return cancelled ? undefined : channel.ack(message);
-        pending.push({ message, archived: toArchived(message, this.registry, this.authentic) });
+        pending.push({ message, archived: this.toArchived(message) });
         if (pending.length >= batchSize) flush();
         else timer ??= setTimeout(flush, lingerMs);
       },
@@ -157,12 +165,33 @@ export class ArchiveReader {
       const channel = await this.openChannel();
       try {
         await channel.prefetch(Math.min(maxGap * 2, 1000));
-        found.push(...(await readRun(channel, run, timeoutMs, this.registry, this.authentic)));
+        found.push(...(await readRun(channel, run, timeoutMs, (message) => this.toArchived(message))));
       } finally {
         await channel.close().catch(() => undefined);
       }
     }
     return found;
+  }
+
+  /**
+   * The archived event of a message, its body decompressed first when it says it is compressed:
+   * synchronously unless it is large (decompressed off the event loop: a promise).
+   */
+  private toArchived(message: ConsumeMessage): ArchivedEvent | Promise<ArchivedEvent> {
+    const unreadable = (): ArchivedEvent => ({
+      offset: offsetOf(message),
+      content: message.content,
+      event: undefined,
+      properties: message.properties,
+    });
+    let body: Buffer | Promise<Buffer>;
+    try {
+      body = decodePayload(message.content, message.properties.contentEncoding, this.maxDecompressedBytes);
+    } catch {
+      return unreadable();
+    }
+    if (!(body instanceof Promise)) return toArchived(message, body, this.registry, this.authentic);
+    return body.then((plain) => toArchived(message, plain, this.registry, this.authentic), unreadable);
   }
 }
 
@@ -171,12 +200,11 @@ function readRun(
   channel: Channel,
   run: number[],
   timeoutMs: number,
-  registry: EventRegistry,
-  authentic: (type: string, userId: string | undefined) => boolean,
+  archived: (message: ConsumeMessage) => ArchivedEvent | Promise<ArchivedEvent>,
 ): Promise<ArchivedEvent[]> {
   const wanted = new Set(run);
   const last = run[run.length - 1];
-  const found: ArchivedEvent[] = [];
+  const found: Array<ArchivedEvent | Promise<ArchivedEvent>> = [];
   return new Promise<ArchivedEvent[]>((resolve, reject) => {
     let consumerTag: string | undefined;
     let finished = false;
@@ -185,7 +213,7 @@ function readRun(
       finished = true;
       clearTimeout(timer);
       const cancelled = consumerTag ? channel.cancel(consumerTag).then(() => undefined) : Promise.resolve();
-      void cancelled.catch(() => undefined).then(() => (error ? reject(error) : resolve(found)));
+      void cancelled.catch(() => undefined).then(() => (error ? reject(error) : resolve(Promise.all(found))));
     };
     const timer = setTimeout(
       () => finish(new Error(`archive: offsets ${run[0]}..${last} not delivered within ${timeoutMs} ms`)),
@@ -202,7 +230,7 @@ function readRun(
           channel.ack(message);
           // only what was asked for is decoded: the rest of the chunk is passed over
           const offset = offsetOf(message);
-          if (wanted.has(offset)) found.push(toArchived(message, registry, authentic));
+          if (wanted.has(offset)) found.push(archived(message));
           if (offset >= last) finish();
         },
         { noAck: false, arguments: { 'x-stream-offset': run[0] } },
@@ -223,16 +251,17 @@ function offsetOf(message: ConsumeMessage): number {
 
 function toArchived(
   message: ConsumeMessage,
+  body: Buffer,
   registry: EventRegistry,
   authentic: (type: string, userId: string | undefined) => boolean,
 ): ArchivedEvent {
   const offset = offsetOf(message);
   let event: CloudEvent<unknown> | undefined;
   try {
-    event = decodeEvent(parseEnvelope(message.content), registry).event;
+    event = decodeEvent(parseEnvelope(body), registry).event;
     if (!authentic(event.type, message.properties.userId as string | undefined)) event = undefined;
   } catch {
     event = undefined;
   }
-  return { offset, content: message.content, event, properties: message.properties };
+  return { offset, content: body, event, properties: message.properties };
 }

@@ -20,6 +20,9 @@ export class UnroutableError extends Error {
 
 export type PublishOptions = Options.Publish & { messageId: string };
 
+/** A message whose body is still being made (compressed off the event loop). */
+export type PreparedMessage = Promise<{ content: Buffer; options: PublishOptions }>;
+
 /**
  * Publishes over a confirm channel. `publish` resolves only once the broker confirmed the message,
  * rejects when the broker nacks it, returns it as unroutable (mandatory) or the channel is lost.
@@ -28,6 +31,8 @@ export class ConfirmPublisher {
   private channel?: ConfirmChannel;
   private readonly returned = new Set<string>();
   private drained?: Promise<void>;
+  /** Resolves once every message handed to `publishPrepared` so far went to the channel (or failed). */
+  private prepared?: Promise<void>;
 
   /**
    * @param userId the connection's user, sent as the AMQP `user-id` of every message: RabbitMQ refuses
@@ -51,6 +56,42 @@ export class ConfirmPublisher {
   }
 
   publish(exchange: string, routingKey: string, content: Buffer, options: PublishOptions): Promise<void> {
+    // Behind a message still being prepared: after it, in call order.
+    if (this.prepared) return this.publishPrepared(exchange, routingKey, Promise.resolve({ content, options }));
+    return this.publishNow(exchange, routingKey, content, options);
+  }
+
+  /**
+   * Publishes `message` once it is ready, in the order of the calls: a publish called meanwhile waits
+   * for it to go to the channel first (the relay publishes a transaction's events in their order,
+   * compressed or not). Rejects as `publish` does, or with the error that failed the preparation.
+   */
+  publishPrepared(exchange: string, routingKey: string, message: PreparedMessage): Promise<void> {
+    const previous = this.prepared;
+    let release!: () => void;
+    const turn = new Promise<void>((resolve) => (release = resolve));
+    this.prepared = turn;
+    void turn.then(() => {
+      if (this.prepared === turn) this.prepared = undefined;
+    });
+    // a preparation that fails while an earlier one is still under way is not an unhandled rejection
+    message.catch(() => undefined);
+    return (previous ? previous.then(() => message) : message).then(
+      ({ content, options }) => {
+        try {
+          return this.publishNow(exchange, routingKey, content, options);
+        } finally {
+          release();
+        }
+      },
+      (error: unknown) => {
+        release();
+        throw error;
+      },
+    );
+  }
+
+  private publishNow(exchange: string, routingKey: string, content: Buffer, options: PublishOptions): Promise<void> {
     // The hot path allocates one promise per message: no async wrapper around it.
     if (this.drained) return this.drained.then(() => this.send(exchange, routingKey, content, options));
     return this.send(exchange, routingKey, content, options);

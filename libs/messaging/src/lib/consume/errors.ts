@@ -28,7 +28,12 @@ export type DeadLetterReason =
   | 'rejected'
   | 'retries-exhausted'
   /** Its `user-id` is not the broker user of the event type's owner (or missing). */
-  | 'unauthenticated-producer';
+  | 'unauthenticated-producer'
+  /**
+   * Its `content-encoding` is none the consumer reads, or its body is not the gzip or brotli stream it
+   * says it is, or decompresses to more than the cap (`maxDecompressedBytes`).
+   */
+  | 'undecompressable';
 
 /**
  * Thrown (or mapped to by an exception filter) when the event should be tried again after the

@@ -12,6 +12,7 @@ import {
   type EventRegistry,
 } from '@shop/contracts';
 import type { ConfirmPublisher } from '../broker/confirm-publisher';
+import { decodePayload, DEFAULT_MAX_DECOMPRESSED_BYTES } from '../broker/payload-encoding';
 import type { RetryPolicy } from '../messaging.options';
 import type { Outbox } from '../outbox/outbox';
 import { Topology, type Binding } from '../topology/topology';
@@ -114,6 +115,8 @@ export class QueueConsumer {
     private readonly metrics?: MessagingMetrics,
     /** Unset: the app connects as a shared user (development) and cannot tell producers apart. */
     private readonly producers?: ProducerAuthentication,
+    /** The most a compressed body may decompress to: past it, dead-lettered `undecompressable`. */
+    private readonly maxDecompressedBytes = DEFAULT_MAX_DECOMPRESSED_BYTES,
   ) {
     this.logger = new Logger(`Consumer ${spec.queue}`);
   }
@@ -316,12 +319,27 @@ export class QueueConsumer {
     }
   }
 
-  /** The outcome, synchronously when the handler finished synchronously (or never ran). */
+  /**
+   * The outcome, synchronously when the handler finished synchronously (or never ran) and the body is
+   * plain or small. A compressed body is decompressed first, up to the cap (a large one off the event
+   * loop).
+   */
   private handle(message: ConsumeMessage, seen: Seen): Outcome | Promise<Outcome> {
+    let body: Buffer | Promise<Buffer>;
+    try {
+      body = decodePayload(message.content, message.properties.contentEncoding, this.maxDecompressedBytes);
+    } catch (err) {
+      return undecompressable(err);
+    }
+    if (!(body instanceof Promise)) return this.handleBody(message, body, seen);
+    return body.then((plain) => this.handleBody(message, plain, seen), undecompressable);
+  }
+
+  private handleBody(message: ConsumeMessage, body: Buffer, seen: Seen): Outcome | Promise<Outcome> {
     let event: CloudEvent<unknown>;
     let receivedVersion: number;
     try {
-      const decoded = decodeEvent(parseEnvelope(message.content), this.registry);
+      const decoded = decodeEvent(parseEnvelope(body), this.registry);
       event = decoded.event;
       receivedVersion = decoded.receivedVersion;
       seen.event = event;
@@ -403,6 +421,11 @@ export class QueueConsumer {
 
 const ACK: Outcome = Object.freeze({ kind: 'ack' });
 const acked = (): Outcome => ACK;
+const undecompressable = (error: unknown): Outcome => ({
+  kind: 'dead-letter',
+  reason: 'undecompressable',
+  error: asError(error),
+});
 
 /** An Error for whatever was thrown; an RpcException keeps its own, with the message of its error. */
 function asError(err: unknown): Error {

@@ -1,4 +1,4 @@
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import type { Message } from 'amqplib';
 import { EVENTS, OrderPlaced, serializeEvent } from '@shop/contracts';
 import { DeadLetterMessage } from './dead-letter-message';
@@ -99,6 +99,25 @@ describe('a dead-lettered message', () => {
     expect(text.messageId).toBe(event.id);
     const gzipped = message({ contentEncoding: 'gzip' }, gzipSync(serializeEvent(event)));
     expect(new DeadLetterMessage(gzipped, QUEUE, RETRY).view().body).toMatchObject({ id: event.id });
+    const brotli = message({ contentEncoding: 'br' }, brotliCompressSync(serializeEvent(event)));
+    expect(new DeadLetterMessage(brotli, QUEUE, RETRY).view().body).toMatchObject({ id: event.id });
+  });
+
+  it('says so when a compressed body does not decompress, or not within the cap', () => {
+    const plain = serializeEvent(event);
+    const corrupt = message({ contentEncoding: 'gzip' }, plain);
+    expect(new DeadLetterMessage(corrupt, QUEUE, RETRY).view()).toMatchObject({
+      messageId: event.id,
+      type: 'order.placed',
+      body: `[gzip body of ${plain.length} bytes (content-encoding "gzip") does not decompress: incorrect header check]`,
+    });
+    const large = message({ contentEncoding: 'gzip' }, gzipSync(Buffer.alloc(4096, ' ')));
+    expect(new DeadLetterMessage(large, QUEUE, RETRY, 1024).view().body).toMatch(
+      /^\[gzip body of \d+ bytes \(content-encoding "gzip"\) decompresses to more than the cap of 1024 bytes/,
+    );
+    // a content-encoding no consumer reads: the body may be text all the same, and is shown as it is
+    const unknown = message({ contentEncoding: 'utf-16' }, plain);
+    expect(new DeadLetterMessage(unknown, QUEUE, RETRY).view().body).toMatchObject({ id: event.id });
   });
 
   it.each([

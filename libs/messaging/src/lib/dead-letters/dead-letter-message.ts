@@ -1,6 +1,11 @@
-import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import type { Message, Options } from 'amqplib';
 import type { EventRegistry } from '@shop/contracts';
+import {
+  contentCodingOf,
+  decodePayloadSync,
+  DEFAULT_MAX_DECOMPRESSED_BYTES,
+  UndecompressableError,
+} from '../broker/payload-encoding';
 import {
   attemptOf,
   copyProperties,
@@ -28,7 +33,11 @@ export interface DeadLetter {
   error: string | null;
   /** Times it was redriven already. */
   redrives: number;
-  /** The CloudEvent (parsed JSON) when the body parses, else its text; cut at a bound either way. */
+  /**
+   * The CloudEvent (parsed JSON) when the body parses, else its text; cut at a bound either way. A
+   * compressed body is shown decompressed; one that does not decompress (within the cap) as a line
+   * in brackets that says so.
+   */
   body: unknown;
 }
 
@@ -77,6 +86,7 @@ const FAILURE_HEADERS: readonly string[] = [
  */
 export class DeadLetterMessage {
   private parsed?: { event: Record<string, unknown> | undefined };
+  private decoded?: { body: Buffer; error?: UndecompressableError };
 
   constructor(
     readonly message: Message,
@@ -84,6 +94,8 @@ export class DeadLetterMessage {
     readonly queue: string,
     /** The app's retry exchange, through which its own retries and redrives come back. */
     private readonly retryExchange: string,
+    /** The most a compressed body is decompressed to, as for the consumers. */
+    private readonly maxDecompressedBytes = DEFAULT_MAX_DECOMPRESSED_BYTES,
   ) {}
 
   private get headers(): Record<string, unknown> {
@@ -226,24 +238,35 @@ export class DeadLetterMessage {
   }
 
   private shownBody(): unknown {
-    const event = this.message.content.length <= MAX_SHOWN_BODY_BYTES ? this.event : undefined;
+    const { body, error } = this.body();
+    // compressed, and not decompressed: its bytes say nothing, why they are not shown does
+    if (error && contentCodingOf(this.message.properties.contentEncoding) !== undefined) return `[${error.message}]`;
+    const event = body.length <= MAX_SHOWN_BODY_BYTES ? this.event : undefined;
     if (event) return event;
-    const body = this.text();
-    return body.length > MAX_SHOWN_TEXT ? `${body.slice(0, MAX_SHOWN_TEXT)}…` : body;
+    const text = this.text();
+    return text.length > MAX_SHOWN_TEXT ? `${text.slice(0, MAX_SHOWN_TEXT)}…` : text;
   }
 
-  /** The body as text: decompressed when its content-encoding is gzip or br (and it decompresses). */
-  private text(): string {
-    const { content } = this.message;
-    const encoding = this.message.properties.contentEncoding as string | undefined;
-    try {
-      if (encoding === 'gzip') return gunzipSync(content, { maxOutputLength: 16 * 1024 * 1024 }).toString('utf8');
-      if (encoding === 'br')
-        return brotliDecompressSync(content, { maxOutputLength: 16 * 1024 * 1024 }).toString('utf8');
-    } catch {
-      // not what it says it is: shown as it is
+  /**
+   * The body, decompressed (up to the cap) when its content-encoding says gzip or br; as it is when
+   * it does not decompress, or when its content-encoding is none the consumers know (it may be text).
+   */
+  private body(): { body: Buffer; error?: UndecompressableError } {
+    if (!this.decoded) {
+      const { content, properties } = this.message;
+      try {
+        this.decoded = { body: decodePayloadSync(content, properties.contentEncoding, this.maxDecompressedBytes) };
+      } catch (error) {
+        if (!(error instanceof UndecompressableError)) throw error;
+        this.decoded = { body: content, error };
+      }
     }
-    return content.toString('utf8');
+    return this.decoded;
+  }
+
+  /** The body as text (decompressed when it says it is compressed, and it decompresses). */
+  private text(): string {
+    return this.body().body.toString('utf8');
   }
 
   private deaths(): Death[] {

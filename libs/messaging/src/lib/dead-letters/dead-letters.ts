@@ -21,6 +21,8 @@ export interface DeadLettersOptions {
   queues: () => readonly string[];
   registry?: EventRegistry;
   metrics?: MessagingMetrics;
+  /** The most a compressed body is decompressed to for a listing (16 MiB by default), as for the consumers. */
+  maxDecompressedBytes?: number;
   /** One line per redriven message; Nest's Logger by default. */
   logger?: Pick<LoggerService, 'log' | 'warn'>;
 }
@@ -89,7 +91,7 @@ export class DeadLetters {
         // they keep their order (DeadLetterSession), and the next listing shows the same first ones.
         const messages = await session.takeMany(queue, MAX_DEAD_LETTERS_LIMIT);
         for (const message of messages.slice(0, limit - found.length)) {
-          found.push(new DeadLetterMessage(message, queue, retryExchange).view());
+          found.push(new DeadLetterMessage(message, queue, retryExchange, this.options.maxDecompressedBytes).view());
         }
       }
     });
@@ -120,7 +122,7 @@ export class DeadLetters {
       for (let taken = 0; taken < ready && !(wanted && seen.size === wanted.size); taken++) {
         const message = await session.take(queue);
         if (!message) break;
-        const dead = new DeadLetterMessage(message, queue, retryExchange);
+        const dead = new DeadLetterMessage(message, queue, retryExchange, this.options.maxDecompressedBytes);
         const id = dead.messageId;
         // Not asked for: left as it is (handed back when the session closes).
         if (wanted && (id === undefined || !wanted.has(id))) continue;

@@ -23,6 +23,18 @@ export class MessagingMetrics {
     labelNames: ['exchange', 'event_type'] as const,
     registers: [this.registry],
   });
+  readonly compressed = new Counter({
+    name: 'messaging_published_compressed_total',
+    help: 'Events the relay published with a compressed body (gzip or br), by exchange and event type',
+    labelNames: ['exchange', 'event_type'] as const,
+    registers: [this.registry],
+  });
+  readonly compressionSavedBytes = new Counter({
+    name: 'messaging_compression_saved_bytes_total',
+    help: 'Bytes compression took off published bodies (plain size minus compressed size), by exchange and event type',
+    labelNames: ['exchange', 'event_type'] as const,
+    registers: [this.registry],
+  });
   readonly publishFailed = new Counter({
     name: 'messaging_publish_failed_total',
     help: 'Publishes not confirmed (nacked, unroutable, connection lost): kept in the outbox and retried',
@@ -84,11 +96,13 @@ export class MessagingMetrics {
     return found;
   }
 
-  /** The published and confirmed counters of one exchange and event type. */
+  /** The published, confirmed and compression counters of one exchange and event type. */
   publishCounters(exchange: string, eventType: string) {
     return this.child(`p\0${exchange}\0${eventType}`, () => ({
       published: this.published.labels(exchange, eventType),
       confirmed: this.confirmed.labels(exchange, eventType),
+      compressed: this.compressed.labels(exchange, eventType),
+      compressionSavedBytes: this.compressionSavedBytes.labels(exchange, eventType),
     }));
   }
 

@@ -12,6 +12,12 @@ import {
   startSpan,
 } from '../tracing/otel';
 import { ConfirmPublisher, NotConnectedError, UnroutableError, type PublishOptions } from '../broker/confirm-publisher';
+import {
+  encodePayload,
+  PLAIN_ENCODING,
+  type CompressionOptions,
+  type EncodedPayload,
+} from '../broker/payload-encoding';
 
 export interface OutboxRow {
   id: string;
@@ -32,6 +38,8 @@ export interface RelayOptions {
   maxBackoffMs: number;
   unroutableAllowed: string[];
   metrics?: MessagingMetrics;
+  /** Bodies larger than its `minBytes` go compressed; none when undefined. */
+  compression?: CompressionOptions;
 }
 
 type Executor = Pick<DataSource, 'query'>;
@@ -234,20 +242,24 @@ export class OutboxRelay {
   }
 
   private send(row: OutboxRow): Promise<void> {
-    return publishRow(this.publisher, row, this.options.app, this.options.metrics);
+    // appId names the producer: the app itself, or the HTTP producer the bridge publishes for.
+    return publishRow(this.publisher, row, row.exchange, this.options.metrics, this.options.compression);
   }
 }
 
 /**
  * One publish of an outbox row, as the relay does it: a "publish" span (child of the event's "create"
  * span) from the write to the confirm, the row's body as UTF-8 with `relayProperties`, through the
- * ConfirmPublisher. Exported so that the messaging benchmark publishes exactly what production does.
+ * ConfirmPublisher. A body larger than `compression.minBytes` goes compressed (a large one compressed
+ * off the event loop, still published in call order). Exported so that the messaging benchmark
+ * publishes exactly what production does.
  */
 export async function publishRow(
   publisher: ConfirmPublisher,
   row: RelayedRow & Pick<OutboxRow, 'exchange'>,
   app: string,
   metrics?: MessagingMetrics,
+  compression?: CompressionOptions,
 ): Promise<void> {
   const span = startSpan(
     `publish ${row.exchange}`,
@@ -265,12 +277,26 @@ export async function publishRow(
   const counted = metrics?.publishCounters(row.exchange, row.routing_key);
   counted?.published.inc();
   try {
-    await publisher.publish(
-      row.exchange,
-      row.routing_key,
-      Buffer.from(row.body, 'utf8'),
-      relayProperties(traceparent === row.traceparent ? row : { ...row, traceparent }, app),
-    );
+    const body = Buffer.from(row.body, 'utf8');
+    const properties = relayProperties(traceparent === row.traceparent ? row : { ...row, traceparent }, app);
+    if (!compression || body.length <= compression.minBytes) {
+      await publisher.publish(row.exchange, row.routing_key, body, properties);
+    } else {
+      const encoded = encodePayload(body, compression);
+      const message = (payload: EncodedPayload) => {
+        if (payload.savedBytes > 0) {
+          counted?.compressed.inc();
+          counted?.compressionSavedBytes.inc(payload.savedBytes);
+        }
+        return { content: payload.content, options: { ...properties, contentEncoding: payload.contentEncoding } };
+      };
+      if (encoded instanceof Promise) {
+        await publisher.publishPrepared(row.exchange, row.routing_key, encoded.then(message));
+      } else {
+        const { content, options } = message(encoded);
+        await publisher.publish(row.exchange, row.routing_key, content, options);
+      }
+    }
     counted?.confirmed.inc();
     span?.end();
   } catch (error) {
@@ -289,7 +315,8 @@ export type RelayedRow = Pick<
 >;
 
 /**
- * The AMQP properties the relay publishes an outbox row with (the body is the row's `body`, UTF-8).
+ * The AMQP properties the relay publishes an outbox row with (the body is the row's `body`, UTF-8,
+ * unless `publishRow` compressed it: then its `contentEncoding` is `gzip` or `br`).
  * Exported so that the messaging benchmark publishes exactly what production publishes.
  */
 export function relayProperties(row: RelayedRow, app: string): PublishOptions {
@@ -299,7 +326,7 @@ export function relayProperties(row: RelayedRow, app: string): PublishOptions {
     appId: app,
     correlationId: row.subject,
     contentType: CLOUDEVENTS_CONTENT_TYPE,
-    contentEncoding: 'utf-8',
+    contentEncoding: PLAIN_ENCODING,
     timestamp: Math.floor(new Date(row.created_at).getTime() / 1000),
     headers: {
       ...(row.traceparent ? { traceparent: row.traceparent } : {}),

@@ -10,7 +10,7 @@ export class DeadLetterResponse implements DeadLetter {
   @ApiProperty({
     description:
       'why: ours (unparseable, invalid-envelope, unknown-type, unknown-version, schema-invalid, unexpected-type, ' +
-      "rejected, retries-exhausted, unauthenticated-producer) or the broker's (delivery_limit)",
+      "rejected, retries-exhausted, unauthenticated-producer, undecompressable) or the broker's (delivery_limit)",
   })
   reason!: string;
   @ApiProperty({ description: 'handler attempts spent the last time' }) attempts!: number;
@@ -20,7 +20,9 @@ export class DeadLetterResponse implements DeadLetter {
   @ApiProperty({ description: 'times it was redriven already' }) redrives!: number;
   @ApiProperty({
     oneOf: [{ type: 'object' }, { type: 'string' }],
-    description: 'the CloudEvent when the body is JSON, else its text (cut at 4 KiB)',
+    description:
+      'the CloudEvent when the body is JSON (decompressed when it came gzip- or brotli-compressed), else its text ' +
+      '(cut at 4 KiB); a compressed body that does not decompress within the cap as a line in brackets saying so',
   })
   body!: unknown;
 }
