@@ -29,7 +29,7 @@ Options:
   --out FILE            where definitions go (default: standard output)
 
 Passwords come from the environment, never from the repository: ORDERS_RABBITMQ_PASSWORD,
-INVENTORY_RABBITMQ_PASSWORD, PAYMENTS_RABBITMQ_PASSWORD, NOTIFICATIONS_RABBITMQ_PASSWORD (and
+INVENTORY_RABBITMQ_PASSWORD, PAYMENTS_RABBITMQ_PASSWORD, NOTIFICATIONS_RABBITMQ_PASSWORD, BRIDGE_RABBITMQ_PASSWORD (and
 RABBITMQ_ADMIN_PASSWORD with --admin), each at least ${MIN_PASSWORD_LENGTH} characters. The event archive
 (the shop.events stream) keeps ARCHIVE_MAX_BYTES (default 5GB) and ARCHIVE_MAX_AGE (default 30D).`;
 

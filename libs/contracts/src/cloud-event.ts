@@ -13,7 +13,7 @@ export interface CloudEvent<TData = unknown> {
   type: string;
   /** RFC 3339 */
   time: string;
-  /** The order id (correlation); always equal to `data.orderId`. */
+  /** What the event is about: the order's id (`data.orderId`) for the saga's events, a sku for stock.adjusted. */
   subject: string;
   datacontenttype: 'application/json';
   /** `urn:shop:events:<type>:v<version>`; absent on the wire means version 1. */

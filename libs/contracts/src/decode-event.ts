@@ -13,7 +13,8 @@ export interface DecodedEvent {
 
 /**
  * The consumer's full decode of a parsed envelope: its definition by type, its version, data
- * validated and upcast to the latest version, subject checked against `data.orderId`.
+ * validated and upcast to the latest version, subject checked against its data (`data.orderId`, or the
+ * definition's other subject field).
  * Throws ContractError 'unknown-type', 'unknown-version', 'schema-invalid' or 'invalid-envelope'.
  */
 export function decodeEvent(envelope: CloudEvent<unknown>, registry: EventRegistry = EVENTS): DecodedEvent {
@@ -21,11 +22,12 @@ export function decodeEvent(envelope: CloudEvent<unknown>, registry: EventRegist
   if (!definition) throw new ContractError('unknown-type', `unknown event type "${envelope.type}"`);
   const receivedVersion = versionOf(envelope);
   const data = definition.upcast(receivedVersion, envelope.data);
-  const orderId = (data as { orderId?: unknown }).orderId;
-  if (orderId !== envelope.subject) {
+  const field = definition.subjectField;
+  const subject = (data as Record<string, unknown>)[field];
+  if (subject !== envelope.subject) {
     throw new ContractError(
       'invalid-envelope',
-      `${envelope.type}: subject "${envelope.subject}" is not data.orderId "${String(orderId)}"`,
+      `${envelope.type}: subject "${envelope.subject}" is not data.${field} "${String(subject)}"`,
     );
   }
   return {

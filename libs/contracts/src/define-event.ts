@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { AppName } from './app-name';
+import type { AppName, ProducerName } from './app-name';
 import { type CloudEvent, dataSchemaUri } from './cloud-event';
 import { ContractError } from './contract-error';
 
@@ -18,14 +18,19 @@ export interface CreateEventOptions {
 export interface EventDefinition<TType extends string = string, TData = unknown> {
   /** e.g. 'order.placed'; also the AMQP routing key. */
   readonly type: TType;
-  /** The owning app, which is also the exchange the event is published to. */
-  readonly producer: AppName;
+  /**
+   * The owner: an app, or an HTTP producer whose events the bridge publishes. Also the exchange the
+   * event is published to.
+   */
+  readonly producer: ProducerName;
   /**
    * The apps that subscribe to it. Broker permissions are generated from this list (an app may bind
    * its queues only to the events it consumes), and an app fails at start when it handles an event
    * whose contract does not list it.
    */
   readonly consumers: readonly AppName[];
+  /** The field of `data` that is the CloudEvent's `subject`: `orderId` unless the event is not about an order. */
+  readonly subjectField: string;
   /** The latest schema version. */
   readonly version: number;
   /** The latest data schema. */
@@ -44,8 +49,11 @@ export interface EventDefinition<TType extends string = string, TData = unknown>
 
 export type EventData<E> = E extends EventDefinition<string, infer D> ? D : never;
 
-/** Every event concerns one order: its id is the CloudEvent's subject. */
-type OrderDataSchema = z.ZodType<{ orderId: string }>;
+/**
+ * What an event is about is its CloudEvent's subject: one order (`data.orderId`) for the saga's
+ * events, another field named by `subject` for the others (a product's sku).
+ */
+type SubjectDataSchema = z.ZodType<object>;
 
 /** The upcasters a list of versions needs: [V1, V2, V3] -> [(v1) => v2, (v2) => v3]. */
 export type Upcasters<V extends readonly z.ZodType[]> = V extends readonly [
@@ -56,13 +64,18 @@ export type Upcasters<V extends readonly z.ZodType[]> = V extends readonly [
   ? [(data: z.output<A>) => z.input<B>, ...Upcasters<[B, ...Rest]>]
   : [];
 
+/** The fields of a data shape that hold a string. */
+type SubjectField<T> = { [K in keyof T]-?: T[K] extends string ? K : never }[keyof T] & string;
+
 type Latest<V extends readonly z.ZodType[]> = V extends readonly [...z.ZodType[], infer L extends z.ZodType]
   ? L
   : never;
 
-export interface EventSpec<TType extends string, V extends readonly [...z.ZodType[], OrderDataSchema]> {
+export interface EventSpec<TType extends string, V extends readonly [...z.ZodType[], SubjectDataSchema]> {
   type: TType;
-  producer: AppName;
+  producer: ProducerName;
+  /** The field of the data that is the subject (a string in every version); `orderId` by default. */
+  subject?: SubjectField<z.output<Latest<V>>>;
   /** The apps that subscribe to it (none by default). */
   consumers?: readonly AppName[];
   /** One sentence: what happened. */
@@ -77,12 +90,13 @@ export interface EventSpec<TType extends string, V extends readonly [...z.ZodTyp
 }
 
 /** Builds an event definition from its versions and the upcasters between them. */
-export function defineEvent<const TType extends string, const V extends readonly [...z.ZodType[], OrderDataSchema]>(
+export function defineEvent<const TType extends string, const V extends readonly [...z.ZodType[], SubjectDataSchema]>(
   spec: EventSpec<TType, V>,
 ): EventDefinition<TType, z.output<Latest<V>>> {
-  return buildDefinition<TType, z.output<Latest<V>> & { orderId: string }>(
+  return buildDefinition<TType, z.output<Latest<V>>>(
     spec.type,
     spec.producer,
+    spec.subject ?? 'orderId',
     spec.consumers ?? [],
     spec.description,
     spec.versions,
@@ -90,9 +104,10 @@ export function defineEvent<const TType extends string, const V extends readonly
   );
 }
 
-function buildDefinition<TType extends string, TData extends { orderId: string }>(
+function buildDefinition<TType extends string, TData extends object>(
   type: TType,
-  producer: AppName,
+  producer: ProducerName,
+  subjectField: string,
   consumers: readonly AppName[],
   description: string,
   schemas: readonly z.ZodType[],
@@ -100,6 +115,12 @@ function buildDefinition<TType extends string, TData extends { orderId: string }
 ): EventDefinition<TType, TData> {
   if (schemas.length === 0 || upcasters.length !== schemas.length - 1) {
     throw new Error(`${type}: ${schemas.length} version(s) need ${schemas.length - 1} upcaster(s)`);
+  }
+  for (const [i, s] of schemas.entries()) {
+    const field = s instanceof z.ZodObject ? (s.shape as Record<string, z.ZodType>)[subjectField] : undefined;
+    if (!field || field.safeParse(undefined).success) {
+      throw new Error(`${type} v${i + 1}: the subject, data.${subjectField}, must be a required field`);
+    }
   }
   const versions: ReadonlyMap<number, z.ZodType> = new Map(schemas.map((schema, i) => [i + 1, schema]));
   const version = schemas.length;
@@ -124,6 +145,7 @@ function buildDefinition<TType extends string, TData extends { orderId: string }
     type,
     producer,
     consumers: Object.freeze([...new Set(consumers)]),
+    subjectField,
     version,
     schema,
     versions,
@@ -144,7 +166,7 @@ function buildDefinition<TType extends string, TData extends { orderId: string }
         source: `urn:shop:${producer}`,
         type,
         time: (options.time ?? new Date()).toISOString(),
-        subject: valid.orderId,
+        subject: (valid as Record<string, string>)[subjectField],
         datacontenttype: 'application/json',
         dataschema: dataSchemaUri(type, version),
         data: valid,

@@ -1,4 +1,4 @@
-import type { AppName } from './app-name';
+import type { ProducerName } from './app-name';
 import type { EventDefinition } from './define-event';
 import {
   InventoryRejected,
@@ -6,6 +6,7 @@ import {
   InventoryReserved,
   NotificationSent,
   OrderCancelled,
+  StockAdjusted,
   OrderConfirmed,
   OrderPlaced,
   PaymentCaptured,
@@ -16,7 +17,7 @@ import {
 export interface EventRegistry {
   readonly all: readonly EventDefinition[];
   find(type: string): EventDefinition | undefined;
-  ownedBy(app: AppName): readonly EventDefinition[];
+  ownedBy(producer: ProducerName): readonly EventDefinition[];
 }
 
 export function createEventRegistry(definitions: readonly EventDefinition[]): EventRegistry {
@@ -29,7 +30,7 @@ export function createEventRegistry(definitions: readonly EventDefinition[]): Ev
   return {
     all,
     find: (type) => byType.get(type),
-    ownedBy: (app) => all.filter((definition) => definition.producer === app),
+    ownedBy: (producer) => all.filter((definition) => definition.producer === producer),
   };
 }
 
@@ -45,4 +46,5 @@ export const EVENTS: EventRegistry = createEventRegistry([
   PaymentDeclined,
   PaymentRefunded,
   NotificationSent,
+  StockAdjusted,
 ]);

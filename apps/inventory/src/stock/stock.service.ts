@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InventoryRejected, InventoryReleased, InventoryReserved } from '@shop/contracts';
-import { Outbox } from '@shop/messaging';
+import { NonRetryableError, Outbox } from '@shop/messaging';
 import type { EntityManager } from 'typeorm';
 import type { ProductRow } from '../products/product.entity';
 import type { PricedLine, Reservation, ReservationLine, ReservationStatus } from './reservation.entity';
@@ -103,6 +103,29 @@ export class StockService {
       InventoryReleased.create({ orderId, lines: reservation.lines.map(({ sku, quantity }) => ({ sku, quantity })) }),
     );
   }
+}
+
+/** What a stock adjustment did: the units added (negative: removed), after clamping at what was available. */
+export interface AppliedAdjustment {
+  sku: string;
+  requested: number;
+  applied: number;
+  available: number;
+}
+
+/**
+ * stock.adjusted (from the ERP, through the bridge): units counted in or out of a product's stock. A
+ * count below what is available takes available to 0 (what is reserved or sold belongs to orders);
+ * an unknown sku is refused, since only the shop prices products.
+ */
+export async function adjustStock(tx: EntityManager, sku: string, delta: number): Promise<AppliedAdjustment> {
+  const [product] = (await tx.query(`SELECT available FROM products WHERE sku = $1 FOR UPDATE`, [sku])) as Array<
+    Pick<ProductRow, 'available'>
+  >;
+  if (!product) throw new NonRetryableError(`stock.adjusted for an unknown sku ${JSON.stringify(sku)}`);
+  const applied = Math.max(delta, -product.available);
+  await tx.query(`UPDATE products SET available = available + $2, updated_at = now() WHERE sku = $1`, [sku, applied]);
+  return { sku, requested: delta, applied, available: product.available + applied };
 }
 
 function mergeLines(lines: ReservationLine[]): ReservationLine[] {

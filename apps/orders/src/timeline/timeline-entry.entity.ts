@@ -1,8 +1,8 @@
 import {
-  APP_NAMES,
+  PRODUCER_NAMES,
   EVENTS,
   parseTraceparent,
-  type AppName,
+  type ProducerName,
   type CloudEvent,
   type EventData,
   type InventoryRejected,
@@ -25,7 +25,7 @@ export interface TimelineEntry {
   eventId: string;
   orderId: string;
   type: string;
-  producer: AppName;
+  producer: ProducerName;
   /** The event's own `time` (RFC 3339). */
   occurredAt: string;
   traceId: string | null;
@@ -38,7 +38,7 @@ export interface TimelineEntry {
 export interface TimelineEventView {
   id: string;
   type: string;
-  producer: AppName;
+  producer: ProducerName;
   time: string;
   traceId: string | null;
   causationId?: string;
@@ -54,7 +54,7 @@ export interface OrderTimelineView {
 export interface TimelineRow {
   event_id: string;
   type: string;
-  producer: AppName;
+  producer: ProducerName;
   occurred_at: Date;
   trace_id: string | null;
   causation_id: string | null;
@@ -79,9 +79,9 @@ export function orderIdOf(event: CloudEvent<unknown>): string | undefined {
 }
 
 /** The app that produced an event: the app its `source` (`urn:shop:<app>`) names, else the owner of its type. */
-export function producerOf(event: CloudEvent<unknown>): AppName | undefined {
+export function producerOf(event: CloudEvent<unknown>): ProducerName | undefined {
   const app = SOURCE.exec(event.source)?.[1];
-  if (app && (APP_NAMES as readonly string[]).includes(app)) return app as AppName;
+  if (app && (PRODUCER_NAMES as readonly string[]).includes(app)) return app as ProducerName;
   return EVENTS.find(event.type)?.producer;
 }
 

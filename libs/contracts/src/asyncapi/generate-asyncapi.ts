@@ -27,7 +27,9 @@ export function envelopeJsonSchema(definition: EventDefinition, version: number)
         source: z.literal(`urn:shop:${definition.producer}`),
         type: z.literal(definition.type),
         time: z.iso.datetime({ offset: true }),
-        subject: z.uuid().describe('The order id, equal to data.orderId.'),
+        subject: (definition.subjectField === 'orderId' ? z.uuid() : z.string().min(1)).describe(
+          `What the event is about, equal to data.${definition.subjectField}.`,
+        ),
         datacontenttype: z.literal('application/json'),
         dataschema: (version === 1 ? uri.optional() : uri).describe('The data schema version; absent means v1.'),
         data,

@@ -64,6 +64,7 @@ const EXAMPLES: Record<string, Record<string, unknown>> = {
     customerId: 'c-1',
     kind: 'ORDER_CONFIRMED',
   },
+  'stock.adjusted': { sku: 'SKU-1', delta: -3, reason: 'stock-take' },
 };
 const cases = EVENTS.all.map((definition): [string, EventDefinition] => [definition.type, definition]);
 const rejects = (definition: EventDefinition, patch: Record<string, unknown>) =>
@@ -75,12 +76,19 @@ describe.each(cases)('%s', (type, definition) => {
     expect(decodeEvent(parseEnvelope(serializeEvent(event))).event).toEqual(event);
   });
 
-  it('requires every field of its data, and a UUID order id', () => {
+  it('requires every field of its data, and a UUID order id for an event about an order', () => {
     for (const field of Object.keys(EXAMPLES[type])) {
       const { [field]: _, ...data } = EXAMPLES[type];
       expect(definition.schema.safeParse(data).success).toBe(false);
     }
-    expect(rejects(definition, { orderId: '42' })).toBe(true);
+    if (definition.subjectField === 'orderId') expect(rejects(definition, { orderId: '42' })).toBe(true);
+  });
+
+  it('has its subject field as the subject, and refuses an event whose subject is another', () => {
+    const event = definition.create(EXAMPLES[type]);
+    expect(event.subject).toBe(EXAMPLES[type][definition.subjectField]);
+    const other = { ...event, subject: definition.subjectField === 'orderId' ? randomUUID() : 'SKU-OTHER' };
+    expect(() => decodeEvent(parseEnvelope(serializeEvent(other)))).toThrow(/subject/);
   });
 
   it('takes money only as integer cents of 0 or more, in USD', () => {
@@ -90,6 +98,21 @@ describe.each(cases)('%s', (type, definition) => {
       expect(rejects(definition, { [field]: 0 })).toBe(false);
     }
     if ('currency' in EXAMPLES[type]) expect(rejects(definition, { currency: 'EUR' })).toBe(true);
+  });
+});
+
+describe('stock.adjusted', () => {
+  const definition = EVENTS.find('stock.adjusted') as EventDefinition;
+
+  it('is about a product: its subject is the sku, and the ERP (an HTTP producer) owns it', () => {
+    expect(definition.subjectField).toBe('sku');
+    expect(definition.producer).toBe('erp');
+    expect(definition.consumers).toEqual(['inventory']);
+  });
+
+  it('takes a whole, non-zero delta of at most a million units either way', () => {
+    for (const delta of [0, 1.5, 1_000_001, -1_000_001]) expect(rejects(definition, { delta })).toBe(true);
+    for (const delta of [1, -1, 1_000_000]) expect(rejects(definition, { delta })).toBe(false);
   });
 });
 

@@ -20,3 +20,5 @@ export * from './payment-refunded';
 export * from './payment-refunded.v1';
 export * from './notification-sent';
 export * from './notification-sent.v1';
+export * from './stock-adjusted';
+export * from './stock-adjusted.v1';

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { APP_NAMES, EVENTS, type AppName } from '@shop/contracts';
+import { PRODUCER_NAMES, EVENTS, type ProducerName } from '@shop/contracts';
 import type { OrderTimelineView, TimelineEventView } from '../timeline-entry.entity';
 
 export class TimelineEvent implements TimelineEventView {
@@ -9,8 +9,8 @@ export class TimelineEvent implements TimelineEventView {
   @ApiProperty({ enum: EVENTS.all.map((event) => event.type), example: 'payment.captured' })
   type!: string;
 
-  @ApiProperty({ enum: APP_NAMES, description: 'the app that published it (its exchange)', example: 'payments' })
-  producer!: AppName;
+  @ApiProperty({ enum: PRODUCER_NAMES, description: 'the app that published it (its exchange)', example: 'payments' })
+  producer!: ProducerName;
 
   @ApiProperty({ format: 'date-time', description: 'when it happened, by its producer (the CloudEvent time)' })
   time!: string;

@@ -1,5 +1,5 @@
 import type { Channel } from 'amqplib';
-import { APP_NAMES, type AppName } from '@shop/contracts';
+import { PRODUCER_NAMES, type AppName } from '@shop/contracts';
 import { Topology } from '../topology/topology';
 
 /**
@@ -43,7 +43,7 @@ export function archiveArguments(retention: ArchiveRetention): Record<string, un
 
 /** The stream's bindings: routing key `#` on each app's exchange. */
 export function archiveBindings(): Array<{ exchange: string; routingKey: string }> {
-  return APP_NAMES.map((app) => ({ exchange: Topology.exchange(app), routingKey: '#' }));
+  return PRODUCER_NAMES.map((producer) => ({ exchange: Topology.exchange(producer), routingKey: '#' }));
 }
 
 /**

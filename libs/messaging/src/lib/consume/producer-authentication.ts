@@ -1,4 +1,4 @@
-import type { AppName, EventRegistry } from '@shop/contracts';
+import { publisherOf, type AppName, type EventRegistry, type ProducerName } from '@shop/contracts';
 import { brokerUser, brokerUserPrefix } from '../topology/broker-access';
 
 /**
@@ -9,8 +9,8 @@ import { brokerUser, brokerUserPrefix } from '../topology/broker-access';
 export interface ProducerAuthentication {
   /** This app's broker user. */
   self: string;
-  /** The broker user of an app. */
-  userOf(app: AppName): string;
+  /** The broker user that publishes a producer's events: the app's own, the bridge's for an HTTP producer. */
+  userOf(producer: ProducerName): string;
 }
 
 /**
@@ -19,7 +19,9 @@ export interface ProducerAuthentication {
  */
 export function producerAuthentication(app: AppName, user: string): ProducerAuthentication | undefined {
   const prefix = brokerUserPrefix(app, user);
-  return prefix === undefined ? undefined : { self: user, userOf: (other) => brokerUser(other, prefix) };
+  return prefix === undefined
+    ? undefined
+    : { self: user, userOf: (producer) => brokerUser(publisherOf(producer), prefix) };
 }
 
 /** Whether an event of `type` published as `userId` comes from the owner of its type. */

@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner } from 'typeorm';
-import { eventJson, type AppName, type CloudEvent, type EventRegistry } from '@shop/contracts';
+import { eventJson, publisherOf, type AppName, type CloudEvent, type EventRegistry } from '@shop/contracts';
 import {
   activeSpanContext,
   contextOf,
@@ -90,7 +90,8 @@ export class Outbox {
 export function outboxRow(registry: EventRegistry, app: AppName, event: CloudEvent): OutboxRow {
   const definition = registry.find(event.type);
   if (!definition) throw new Error(`unknown event type "${event.type}"`);
-  if (definition.producer !== app) {
+  // An app publishes its own events; the bridge those of the HTTP producers it authenticated.
+  if (publisherOf(definition.producer) !== app) {
     throw new Error(`${app} may not publish ${event.type}: it belongs to ${definition.producer}`);
   }
   const scope = TraceContext.current();

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { APP_NAMES, EVENTS } from '@shop/contracts';
+import { APP_NAMES, EVENTS, PRODUCER_NAMES, publisherOf } from '@shop/contracts';
 import { brokerPermissions, brokerUserPrefix, rabbitmqDefinitions, rabbitmqPasswordHash } from './broker-access';
 import { Topology } from './topology';
 
@@ -72,13 +72,33 @@ describe('brokerPermissions', () => {
 
   it('follows the contracts: every consumer may read its producers, every producer write its types', () => {
     for (const event of EVENTS.all) {
-      const producer = brokerPermissions(event.producer);
+      const producer = brokerPermissions(publisherOf(event.producer));
       expect(matches(producer.topics.find((t) => t.exchange === event.producer)?.write ?? '', event.type)).toBe(true);
       for (const consumer of event.consumers) {
         const access = brokerPermissions(consumer);
         expect(matches(access.read, event.producer)).toBe(true);
         expect(matches(access.topics.find((t) => t.exchange === event.producer)?.read ?? '', event.type)).toBe(true);
       }
+    }
+  });
+
+  it("lets the bridge publish only the HTTP producers' types on their exchanges, and bind any key anywhere", () => {
+    const bridge = brokerPermissions('bridge');
+    const erp = bridge.topics.find((t) => t.exchange === 'erp');
+    expect(matches(bridge.write, 'erp') && matches(bridge.configure, 'erp')).toBe(true);
+    expect(matches(erp?.write ?? '', 'stock.adjusted')).toBe(true);
+    expect(matches(erp?.write ?? '', 'order.placed')).toBe(false);
+    for (const app of ['orders', 'inventory', 'payments', 'notifications']) {
+      expect(matches(bridge.write, app) || matches(bridge.configure, app)).toBe(false);
+      expect(matches(bridge.read, app)).toBe(true);
+      const topic = bridge.topics.find((t) => t.exchange === app);
+      expect(matches(topic?.write ?? '', 'order.placed')).toBe(false);
+      expect(['order.*', '#', 'payment.captured'].every((key) => matches(topic?.read ?? '', key))).toBe(true);
+    }
+    expect(matches(bridge.configure, 'bridge.subscription.0b9f6a8e-2f3c-4a57-9d3e-1f6c2b7a8e90')).toBe(true);
+    // and nobody else may write to the ERP's exchange
+    for (const app of APP_NAMES.filter((name) => name !== 'bridge')) {
+      expect(matches(brokerPermissions(app).write, 'erp')).toBe(false);
     }
   });
 
@@ -91,7 +111,13 @@ describe('brokerPermissions', () => {
 });
 
 describe('rabbitmqDefinitions', () => {
-  const passwords = { orders: 'o-secret', inventory: 'i-secret', payments: 'p-secret', notifications: 'n-secret' };
+  const passwords = {
+    orders: 'o-secret',
+    inventory: 'i-secret',
+    payments: 'p-secret',
+    notifications: 'n-secret',
+    bridge: 'b-secret',
+  };
   const definitions = rabbitmqDefinitions({ vhost: 'shop', passwords, admin: { name: 'admin', password: 'a-secret' } });
 
   it('has one user per app and the admin, no guest, with salted SHA-256 hashes of their passwords', () => {
@@ -108,10 +134,10 @@ describe('rabbitmqDefinitions', () => {
     expect(definitions.users.find((u) => u.name === 'admin')?.tags).toEqual(['administrator']);
   });
 
-  it('declares the vhost, the four exchanges, and every permission on that vhost', () => {
+  it("declares the vhost, every producer's exchange, and every permission on that vhost", () => {
     expect(definitions.vhosts).toEqual([{ name: 'shop' }]);
     expect(definitions.exchanges.map((e) => [e.name, e.type, e.durable])).toEqual(
-      APP_NAMES.map((app) => [app, 'topic', true]),
+      PRODUCER_NAMES.map((producer) => [producer, 'topic', true]),
     );
     expect(new Set([...definitions.permissions, ...definitions.topic_permissions].map((p) => p.vhost))).toEqual(
       new Set(['shop']),
@@ -128,7 +154,7 @@ describe('rabbitmqDefinitions', () => {
       }),
     ]);
     expect(definitions.bindings.map((b) => `${b.source} ${b.routing_key} ${b.destination}`)).toEqual(
-      APP_NAMES.map((app) => `${app} # shop.events`),
+      PRODUCER_NAMES.map((producer) => `${producer} # shop.events`),
     );
   });
 

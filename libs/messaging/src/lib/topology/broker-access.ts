@@ -1,5 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { APP_NAMES, EVENTS, type AppName, type EventRegistry } from '@shop/contracts';
+import {
+  APP_NAMES,
+  EVENTS,
+  HTTP_BRIDGE,
+  PRODUCER_NAMES,
+  publisherOf,
+  type AppName,
+  type EventRegistry,
+  type ProducerName,
+} from '@shop/contracts';
 import {
   ARCHIVE_READERS,
   ARCHIVE_STREAM,
@@ -23,6 +32,9 @@ import { Topology } from './topology';
  *   topics     on its own exchange it may publish only the routing keys of the events it owns; on every
  *              exchange it reads, it may bind only the keys of the events it consumes (`#` when it
  *              consumes them all)
+ * The bridge, which publishes for the HTTP producers (contracts: HTTP_PRODUCERS), also configures and
+ * writes their exchanges, only their events' keys; and it reads every exchange with any binding key,
+ * since its push subscriptions are made at run time.
  * RabbitMQ checks the AMQP `user-id` property of every publish against the connection's user, so a
  * consumer that knows the user of each event's owner knows whether an event is authentic.
  */
@@ -57,28 +69,35 @@ export function brokerUserPrefix(app: AppName, user: string): string | undefined
 
 export function brokerPermissions(app: AppName, registry: EventRegistry = EVENTS, prefix = ''): BrokerPermissions {
   const own = `${escape(Topology.exchange(app))}(\\..+)?`;
+  // The exchanges it publishes to: its own, and for the bridge those of the HTTP producers.
+  const published = PRODUCER_NAMES.filter((producer) => publisherOf(producer) === app);
+  const publishedElsewhere = published.filter((producer) => producer !== app).map((p) => escape(Topology.exchange(p)));
   const consumed = registry.all.filter((event) => event.consumers.includes(app));
-  const sources = [...new Set(consumed.map((event) => event.producer))].sort(byAppOrder);
-  const foreign = sources.filter((source) => source !== app).map((source) => escape(Topology.exchange(source)));
-  const owned = registry.ownedBy(app).map((event) => event.type);
+  // The bridge's push subscriptions are created at run time and may take any event: it reads every exchange.
+  const readsAll = app === HTTP_BRIDGE;
+  const sources = readsAll
+    ? PRODUCER_NAMES.filter((producer) => !published.includes(producer))
+    : [...new Set(consumed.map((event) => event.producer))].sort(byProducerOrder);
+  const foreign = sources.filter((source) => !published.includes(source)).map((s) => escape(Topology.exchange(s)));
+  const owned = (producer: ProducerName) => registry.ownedBy(producer).map((event) => event.type);
 
-  const topics = [...new Set<AppName>([app, ...sources])].sort(byAppOrder).map((exchange) => {
-    const published = registry.ownedBy(exchange);
+  const topics = [...new Set<ProducerName>([...published, ...sources])].sort(byProducerOrder).map((exchange) => {
     const keys = consumed.filter((event) => event.producer === exchange).map((event) => event.type);
-    const all = published.length > 0 && keys.length === published.length;
+    const all = owned(exchange).length > 0 && keys.length === owned(exchange).length;
     return {
       exchange: Topology.exchange(exchange),
-      write: exchange === app ? anyOf(owned) : NOTHING,
-      read: anyOf(all ? [...keys, '#'] : keys),
+      write: published.includes(exchange) ? anyOf(owned(exchange)) : NOTHING,
+      read: readsAll ? '.*' : anyOf(all ? [...keys, '#'] : keys),
     };
   });
   // The archive's readers may consume the stream; nobody writes to it but the broker (its bindings).
   const archive = ARCHIVE_READERS.includes(app) ? [escape(ARCHIVE_STREAM)] : [];
+  const writable = publishedElsewhere.length > 0 ? `^(${[own, ...publishedElsewhere].join('|')})$` : `^${own}$`;
   return {
     user: brokerUser(app, prefix),
-    configure: `^${own}$`,
-    write: `^${own}$`,
-    read: `^(${[own, ...foreign, ...archive].join('|')})$`,
+    configure: writable,
+    write: writable,
+    read: `^(${[own, ...publishedElsewhere, ...foreign, ...archive].join('|')})$`,
     topics,
   };
 }
@@ -157,8 +176,8 @@ export function rabbitmqDefinitions(options: DefinitionsOptions): RabbitmqDefini
     vhosts: [{ name: vhost }],
     permissions,
     topic_permissions: access.flatMap(({ user, topics }) => topics.map((topic) => ({ user, vhost, ...topic }))),
-    exchanges: APP_NAMES.map((app) => ({
-      name: Topology.exchange(app),
+    exchanges: PRODUCER_NAMES.map((producer) => ({
+      name: Topology.exchange(producer),
       vhost,
       type: 'topic',
       durable: true,
@@ -229,6 +248,6 @@ function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function byAppOrder(a: AppName, b: AppName): number {
-  return APP_NAMES.indexOf(a) - APP_NAMES.indexOf(b);
+function byProducerOrder(a: ProducerName, b: ProducerName): number {
+  return PRODUCER_NAMES.indexOf(a) - PRODUCER_NAMES.indexOf(b);
 }

@@ -1,5 +1,5 @@
 import type { Channel } from 'amqplib';
-import type { AppName } from '@shop/contracts';
+import type { AppName, ProducerName } from '@shop/contracts';
 
 /**
  * Names and declarations of everything an app needs on the broker.
@@ -12,7 +12,8 @@ import type { AppName } from '@shop/contracts';
  *   <app>.dlx        direct exchange to <queue>.dlq, for messages that cannot or could not be handled
  */
 export const Topology = {
-  exchange: (app: AppName) => app,
+  /** The topic exchange of an app, or of an HTTP producer (which the bridge publishes to). */
+  exchange: (producer: ProducerName) => producer,
   delayExchange: (app: AppName) => `${app}.delay`,
   retryExchange: (app: AppName) => `${app}.retry`,
   deadLetterExchange: (app: AppName) => `${app}.dlx`,
@@ -23,7 +24,7 @@ export const Topology = {
 };
 
 export interface Binding {
-  exchange: AppName;
+  exchange: ProducerName;
   routingKey: string;
 }
 

@@ -1,6 +1,6 @@
 import { UseFilters } from '@nestjs/common';
 import { EventPattern } from '@nestjs/microservices';
-import type { AppName, EventDefinition } from '@shop/contracts';
+import type { EventDefinition, ProducerName } from '@shop/contracts';
 import type { ConsumerOptions } from '../messaging.options';
 import { DeliveryExceptionFilter } from './delivery-exception.filter';
 
@@ -10,8 +10,8 @@ export const EVENT_TRANSPORT = Symbol.for('shop.messaging.transport');
 /** Key of the handler's declaration in its `@EventPattern` extras. */
 export const CONSUMER_DECLARATION = 'shop.messaging.consumer';
 
-/** A subscription: an event of the contracts, or a routing-key pattern on an app's exchange (wildcards allowed). */
-export type Subscription = EventDefinition | { exchange: AppName; routingKey: string };
+/** A subscription: an event of the contracts, or a routing-key pattern on a producer's exchange (wildcards allowed). */
+export type Subscription = EventDefinition | { exchange: ProducerName; routingKey: string };
 
 export interface ConsumeEventOptions extends ConsumerOptions {
   /**
