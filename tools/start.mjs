@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /**
- * `npm start`: builds the four apps and runs them against the local RabbitMQ and PostgreSQL.
+ * `npm start`: builds the four apps and the HTTP bridge and runs them against the local RabbitMQ and PostgreSQL.
  *
  * 1. Checks that RabbitMQ (TCP, then an AMQP handshake) and PostgreSQL (a connection) answer, and that
  *    the apps' ports are free; if not, prints one line saying what to do and exits 1.
- * 2. Builds: `npx nx run-many -t build -p orders inventory payments notifications`.
+ * 2. Builds: `npx nx run-many -t build -p orders inventory payments notifications bridge`.
  * 3. Runs `node dist/apps/<app>/main.js` for each, every output line prefixed with the app's name.
  *
  * Ctrl-C (or SIGTERM) sends SIGTERM to every app, waits until they have drained and exits 0; a second
@@ -29,6 +29,7 @@ const APPS = [
   { name: 'inventory', port: 3002, color: 33 },
   { name: 'payments', port: 3003, color: 35 },
   { name: 'notifications', port: 3004, color: 32 },
+  { name: 'bridge', port: 3005, color: 34 },
 ];
 const BUILD_ARGS = ['run-many', '-t', 'build', '-p', ...APPS.map((app) => app.name)];
 const CHECK_TIMEOUT_MS = 3_000;

@@ -3,3 +3,4 @@ CREATE DATABASE orders;
 CREATE DATABASE inventory;
 CREATE DATABASE payments;
 CREATE DATABASE notifications;
+CREATE DATABASE bridge;

@@ -36,7 +36,9 @@ const OUTAGE_MS = 5_000;
 const RATE = 5;
 
 /** What each app serves from its database, read while it is down. */
-const READS: Record<AppName, (ids: { orderId?: string; customerId: string }) => string[]> = {
+type SagaApp = (typeof APPS)[number];
+
+const READS: Record<SagaApp, (ids: { orderId?: string; customerId: string }) => string[]> = {
   orders: ({ orderId, customerId }) => [...(orderId ? [`/orders/${orderId}`] : []), `/orders?customerId=${customerId}`],
   inventory: () => ['/products'],
   payments: ({ orderId }) => (orderId ? [`/payments?orderId=${orderId}`] : []),
@@ -129,7 +131,7 @@ describe('a dependency outage under load: 503 with Retry-After, never 500, and n
   }
 
   /** Reads `app`'s health and data every 100 ms until stopped: what a load balancer and a client see. */
-  function probe(app: AppName): { stop(): Promise<ReadinessProbe[]> } {
+  function probe(app: SagaApp): { stop(): Promise<ReadinessProbe[]> } {
     const readiness: ReadinessProbe[] = [];
     let running = true;
     const loop = (async () => {

@@ -1,7 +1,17 @@
 import { waitFor } from '@shop/testing';
 import * as amqp from 'amqplib';
 import * as fc from 'fast-check';
-import { APPS, createProduct, newCustomer, orderOf, startSystem, type AppName, type System } from '../src/support';
+import {
+  APPS,
+  createProduct,
+  newCustomer,
+  orderOf,
+  startSystem,
+  type AppName,
+  type System,
+  FuzzAnswers,
+  type FuzzAnswer,
+} from '../src/support';
 
 /**
  * Property-based fuzzing of every HTTP body, path and query of the four apps (fast-check, a fixed
@@ -19,15 +29,7 @@ const SEED = Number(process.env['HTTP_FUZZ_SEED'] ?? 20_261_124);
 const RUNS = Number(process.env['HTTP_FUZZ_RUNS'] ?? 300);
 const TEST_TIMEOUT = 120_000;
 
-/** What an error body must never show: a stack frame, a path of the server, a driver's error. */
-const INTERNALS = /\bat [\w.<>]+ \(|\n\s+at |node_modules|\/work\/|dist\/apps|QueryFailedError|typeorm|\.[jt]s:\d+/i;
-
-interface Answer {
-  what: string;
-  status: number;
-  contentType: string;
-  text: string;
-}
+type Answer = FuzzAnswer;
 
 interface Seen {
   exchange: string;
@@ -36,32 +38,9 @@ interface Seen {
   reason: unknown;
 }
 
-/** Answers by endpoint and status, printed at the end: how much of each endpoint the runs reached. */
-const tally = new Map<string, Map<number, number>>();
-
-/** The answer must be one of `accepted`, or an error of SPEC.md's shape: never a 5xx. */
-function check(endpoint: string, answer: Answer, accepted: number[]): void {
-  const { what, status, text } = answer;
-  const counts = tally.get(endpoint) ?? new Map<number, number>();
-  tally.set(endpoint, counts.set(status, (counts.get(status) ?? 0) + 1));
-  if (status >= 200 && status < 300) {
-    if (!accepted.includes(status)) throw new Error(`${what}: unexpected ${status}: ${text.slice(0, 300)}`);
-    return;
-  }
-  if (status < 400 || status >= 500) throw new Error(`${what}: answered ${status}: ${text.slice(0, 500)}`);
-  if (!/^application\/json/.test(answer.contentType)) {
-    throw new Error(`${what}: a ${status} in ${answer.contentType}: ${text.slice(0, 300)}`);
-  }
-  const body = JSON.parse(text) as { statusCode?: unknown; error?: unknown; message?: unknown };
-  const shaped =
-    body.statusCode === status &&
-    typeof body.error === 'string' &&
-    Array.isArray(body.message) &&
-    body.message.length > 0 &&
-    body.message.every((m) => typeof m === 'string');
-  if (!shaped) throw new Error(`${what}: a ${status} not in the error shape: ${text.slice(0, 300)}`);
-  if (INTERNALS.test(text)) throw new Error(`${what}: internals in a ${status}: ${text.slice(0, 500)}`);
-}
+/** The verdict on every answer, and the tally printed at the end. */
+const answers = new FuzzAnswers();
+const check = answers.check.bind(answers);
 
 // ---- generators --------------------------------------------------------------------------------
 
@@ -342,14 +321,7 @@ describe(`the HTTP API fuzzed (fast-check seed ${SEED}, ${RUNS} runs per endpoin
   }, 180_000);
 
   afterAll(async () => {
-    const lines = [...tally].map(
-      ([endpoint, counts]) =>
-        `${endpoint}: ${[...counts]
-          .sort(([a], [b]) => a - b)
-          .map(([status, n]) => `${status}×${n}`)
-          .join(' ')}`,
-    );
-    console.log(`HTTP fuzz, seed ${SEED}:\n${lines.join('\n')}`);
+    console.log(`HTTP fuzz, seed ${SEED}:\n${answers.summary()}`);
     await connection?.close().catch(() => undefined);
     await system?.stop();
   }, 60_000);

@@ -15,6 +15,7 @@ export { PlatformModule } from './lib/platform.module';
 export { Metrics } from './lib/metrics/metrics';
 export {
   Authenticator,
+  AuthenticatesItself,
   AuthGuard,
   CurrentCustomer,
   RequiresScope,

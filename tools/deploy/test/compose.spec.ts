@@ -17,7 +17,7 @@ const ROOT = join(__dirname, '..', '..', '..');
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
 /** SPEC.md: the apps and their ports. */
-const SPEC_PORTS = { orders: 3001, inventory: 3002, payments: 3003, notifications: 3004 } as const;
+const SPEC_PORTS = { orders: 3001, inventory: 3002, payments: 3003, notifications: 3004, bridge: 3005 } as const;
 type App = keyof typeof SPEC_PORTS;
 const APPS = Object.keys(SPEC_PORTS) as App[];
 
@@ -176,7 +176,7 @@ function portProblems(file: ComposeFile): string[] {
 }
 
 /** The settings an app reads, from its settings.ts and the platform's commonSettings. */
-const SETTING = /^\s+([A-Z][A-Z0-9_]+):\s*setting\./gm;
+const SETTING = /^\s+([A-Z][A-Z0-9_]+):\s/gm;
 const settingNames = (source: string) => [...source.matchAll(SETTING)].map((match) => match[1]);
 
 /** The body of `export function <name>(` in a source file, up to the next top-level `}`. */
@@ -217,7 +217,7 @@ function appSettings(app: App): { names: string[]; defaultPort: number | undefin
 const ONE_SHOT = ['broker-access'];
 
 describe('docker-compose.yml', () => {
-  it('defines the broker, the database, the four apps, and Jaeger, Prometheus and Grafana', () => {
+  it('defines the broker, the database, the five apps, and Jaeger, Prometheus and Grafana', () => {
     expect(Object.keys(services)).toEqual(
       expect.arrayContaining(['rabbitmq', 'postgres', ...APPS, 'jaeger', 'prometheus', 'grafana']),
     );

@@ -2,10 +2,13 @@ import { existsSync } from 'node:fs';
 import { spawnNodeProcess, type ChildExit } from '@shop/testing';
 import { dirname, join } from 'node:path';
 
+/** The saga's four apps: what a system runs unless told otherwise. */
 export const APPS = ['orders', 'inventory', 'payments', 'notifications'] as const;
-export type AppName = (typeof APPS)[number];
+/** Every app of the workspace: the saga's and the HTTP bridge. */
+export const ALL_APPS = [...APPS, 'bridge'] as const;
+export type AppName = (typeof ALL_APPS)[number];
 
-export const BUILD_COMMAND = 'npx nx run-many -t build -p orders inventory payments notifications broker-access';
+export const BUILD_COMMAND = 'npx nx run-many -t build -p orders inventory payments notifications bridge broker-access';
 
 export { freePort, type ChildExit } from '@shop/testing';
 

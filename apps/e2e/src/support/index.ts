@@ -7,3 +7,6 @@ export * from './shop-client';
 export * from './system';
 export * from './nest-error';
 export * from './otlp-collector';
+export * from './bridge-client';
+export * from './push-subscriber';
+export * from './http-fuzz-answers';

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { assertTestDatabaseName, createTestVhost } from '@shop/testing';
 import { Client } from 'pg';
 import {
+  ALL_APPS,
   APPS,
   type AppName,
   type AppProcess,
@@ -43,6 +44,8 @@ export interface SystemOptions {
    * that sends the apps' own events again, as their producers would (chaos's duplicate deliveries).
    */
   impersonator?: boolean;
+  /** Also run the HTTP bridge (its env from `env.bridge`). */
+  bridge?: boolean;
 }
 
 export interface System {
@@ -54,7 +57,7 @@ export interface System {
   /** With `impersonator: true`: the vhost as a user that may set any user-id. */
   readonly impersonatorUrl?: string;
   /** Each app's database (`test_e2e_<random>_<app>`), created by the app itself. */
-  readonly databases: Readonly<Record<AppName, string>>;
+  readonly databases: Readonly<Partial<Record<AppName, string>>>;
   /** A client that spreads its requests over the running replicas of each app. */
   readonly client: ShopClient;
   /** The base URL of one replica, running or not (`http://127.0.0.1:<port>`). */
@@ -93,24 +96,26 @@ const DEFAULT_READY_TIMEOUT_MS = 90_000;
  * of the failing app's output.
  */
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
-  for (const app of APPS) builtApp(app); // fail at once, naming the build command
+  const apps: readonly AppName[] = options.bridge ? ALL_APPS : APPS;
+  for (const app of apps) builtApp(app); // fail at once, naming the build command
   if ((options.brokerUsers ?? 'per-app') === 'per-app') builtTool('broker-access');
   const sharedAdminUrl = requiredEnv('DATABASE_URL');
   requiredEnv('RABBITMQ_URL');
   const adminUrlOf = (app: AppName) => options.databaseServers?.[app] ?? sharedAdminUrl;
 
   const suffix = randomBytes(4).toString('hex');
-  const databases = Object.fromEntries(APPS.map((app) => [app, `test_e2e_${suffix}_${app}`])) as Record<
+  const databases = Object.fromEntries(apps.map((app) => [app, `test_e2e_${suffix}_${app}`])) as Record<
     AppName,
     string
   >;
   for (const name of Object.values(databases)) assertTestDatabaseName(name);
 
   const broker = await createTestVhost(`e2e ${options.label ?? 'system'}`);
-  const brokerUrls = Object.fromEntries(APPS.map((app) => [app, broker.url])) as Record<AppName, string>;
+  const brokerUrls = Object.fromEntries(ALL_APPS.map((app) => [app, broker.url])) as Record<AppName, string>;
   if ((options.brokerUsers ?? 'per-app') === 'per-app') {
     // As deployed: the definitions come from the broker-access tool (README, Security).
-    const passwords = Object.fromEntries(APPS.map((app) => [app, randomBytes(16).toString('hex')])) as Record<
+    // Every app's user exists (the definitions are the whole deployment's), whichever apps run.
+    const passwords = Object.fromEntries(ALL_APPS.map((app) => [app, randomBytes(16).toString('hex')])) as Record<
       AppName,
       string
     >;
@@ -120,7 +125,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
         process.execPath,
         [builtTool('broker-access'), 'definitions', '--vhost', broker.vhost, '--user-prefix', userPrefix],
         {
-          env: Object.fromEntries(APPS.map((app) => [`${app.toUpperCase()}_RABBITMQ_PASSWORD`, passwords[app]])),
+          env: Object.fromEntries(ALL_APPS.map((app) => [`${app.toUpperCase()}_RABBITMQ_PASSWORD`, passwords[app]])),
         },
       );
       await broker.addUsers(JSON.parse(stdout));
@@ -128,7 +133,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       await broker.delete().catch(() => undefined);
       throw error;
     }
-    for (const app of APPS) brokerUrls[app] = broker.urlAs(`${userPrefix}${app}`, passwords[app]);
+    for (const app of ALL_APPS) brokerUrls[app] = broker.urlAs(`${userPrefix}${app}`, passwords[app]);
   }
   let impersonatorUrl: string | undefined;
   if (options.impersonator) {
@@ -196,7 +201,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     stopped = true;
     await Promise.all(slots.map((slot) => (slot.process ? stopProcess(slot.process) : undefined)));
     const servers = new Map<string, string[]>();
-    for (const app of APPS) servers.set(adminUrlOf(app), [...(servers.get(adminUrlOf(app)) ?? []), databases[app]]);
+    for (const app of apps) servers.set(adminUrlOf(app), [...(servers.get(adminUrlOf(app)) ?? []), databases[app]]);
     const results = await Promise.allSettled([
       broker.delete(),
       ...[...servers].map(([adminUrl, names]) => dropDatabases(adminUrl, names)),
@@ -210,7 +215,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   };
 
   try {
-    for (const app of APPS) {
+    for (const app of apps) {
       const count = replicasOf(options.replicas, app);
       for (let replica = 0; replica < count; replica++) slots.push({ app, replica, port: await freePort() });
     }

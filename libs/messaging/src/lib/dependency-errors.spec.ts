@@ -1,6 +1,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { Client, Pool } from 'pg';
 import { QueryFailedError } from 'typeorm';
+import { NonRetryableError, RetryableError } from './consume/errors';
 import { DependencyUnavailableError, unavailableDependency } from './dependency-errors';
 
 /** What node-postgres really throws (against the test's PostgreSQL and a closed port), classified. */
@@ -105,6 +106,9 @@ describe('unavailableDependency', () => {
     expect(unavailableDependency(new AggregateError([new Error('x'), refused]))).toBe('database');
     expect(unavailableDependency(new Error('transaction failed', { cause: refused }))).toBe('database');
     expect(unavailableDependency(new DependencyUnavailableError('broker', 'not connected'))).toBe('broker');
+    // a handler's own verdict stands, whatever it wraps (a webhook target refusing the connection)
+    expect(unavailableDependency(new RetryableError('webhook down', { cause: refused }))).toBeUndefined();
+    expect(unavailableDependency(new NonRetryableError('refused', { cause: refused }))).toBeUndefined();
     const loop: { cause?: unknown } = new Error('loop');
     loop.cause = loop;
     expect(unavailableDependency(loop)).toBeUndefined();

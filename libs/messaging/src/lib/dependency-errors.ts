@@ -1,3 +1,5 @@
+import { NonRetryableError, RetryableError } from './consume/errors';
+
 /**
  * Errors that say a dependency is out of reach for now, not that the code or the input is wrong:
  * an HTTP request answers 503 with Retry-After for them, and an event handler retries them with
@@ -64,7 +66,8 @@ const LOST_CONNECTION = new Set(['QueryRunnerAlreadyReleasedError', 'QueryRunner
 /**
  * `'database'` when `error` (or what it wraps: TypeORM's `driverError`, an `AggregateError`'s
  * errors, a `cause`) says PostgreSQL is unreachable or cannot serve for now; `'broker'` for a
- * DependencyUnavailableError of the broker; undefined for anything else, which stays unexpected.
+ * DependencyUnavailableError of the broker; undefined for anything else, which stays unexpected, and
+ * for a RetryableError or NonRetryableError, whatever their cause.
  * `lostConnection`: also a transaction that lost its connection (see LOST_CONNECTION).
  */
 export function unavailableDependency(
@@ -76,6 +79,9 @@ export function unavailableDependency(
     if (!value || typeof value !== 'object' || seen.has(value) || depth > 5) return undefined;
     seen.add(value);
     if (value instanceof DependencyUnavailableError) return value.dependency;
+    // A handler's own verdict (retry, or not) is not second-guessed from what it wraps: a webhook
+    // call refused by its target (ECONNREFUSED) says nothing of the database.
+    if (value instanceof RetryableError || value instanceof NonRetryableError) return undefined;
     const { name, code, message, driverError, errors, cause } = value as {
       name?: unknown;
       code?: unknown;

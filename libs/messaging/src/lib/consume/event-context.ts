@@ -33,6 +33,23 @@ export class EventContext extends BaseRpcContext<[ConsumeMessage]> {
   }
 
   /**
+   * Whether this consumer applied this message before (its inbox row exists): for a handler whose
+   * effect is outside the database (an HTTP call), asked before the effect, which `transaction`
+   * records after it. A crash between the two repeats the effect once: at least once, not twice in
+   * the ordinary course (a redelivery, a producer's duplicate).
+   */
+  async handledBefore(): Promise<boolean> {
+    const rows = await this.outbox.transaction(
+      (tx) =>
+        tx.query(`SELECT 1 FROM messaging_inbox WHERE consumer = $1 AND message_id = $2`, [
+          this.queue,
+          this.messageId,
+        ]) as Promise<unknown[]>,
+    );
+    return rows.length > 0;
+  }
+
+  /**
    * Runs `work` in one database transaction together with the inbox row of this message and the
    * events it publishes: all commit, or none. When this consumer already applied the message,
    * `work` does not run and the delivery is acknowledged as a duplicate. Once per delivery.

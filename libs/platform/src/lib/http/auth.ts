@@ -164,9 +164,16 @@ export class Authenticator {
 
 const PUBLIC = 'platform:public';
 const SCOPES = 'platform:scopes';
+const SELF_AUTHENTICATED = 'platform:self-authenticated';
 
 /** Open to anyone and never throttled, whatever the settings: the health probes and the metrics scrape. */
 export const Unguarded = () => applyDecorators(SetMetadata(PUBLIC, true), SkipThrottle());
+
+/**
+ * The route authenticates its callers itself (the bridge's producers, whose credential may be a key
+ * rather than a token): the app-wide AuthGuard lets it through; the rate limit still applies.
+ */
+export const AuthenticatesItself = () => SetMetadata(SELF_AUTHENTICATED, true);
 
 export function isUnguarded(reflector: Reflector, context: ExecutionContext): boolean {
   return reflector.getAllAndOverride<boolean>(PUBLIC, [context.getHandler(), context.getClass()]) === true;
@@ -195,6 +202,9 @@ export class AuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (!this.authenticator.enabled || context.getType() !== 'http' || isUnguarded(this.reflector, context)) {
+      return true;
+    }
+    if (this.reflector.getAllAndOverride<boolean>(SELF_AUTHENTICATED, [context.getHandler(), context.getClass()])) {
       return true;
     }
     const http = context.switchToHttp();

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'bridge',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/apps/bridge',
+};
