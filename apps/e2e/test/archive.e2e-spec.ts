@@ -109,7 +109,18 @@ describe('the event archive (shop.events) and its audit, through the running sys
   it('rebuilds the timeline while 50 orders/s flow in: the same timelines, nothing lost, nothing twice', async () => {
     const earlier = await sagas('before-rebuild', 30, 10);
     const before = new Map<string, OrderTimeline>();
-    for (const id of earlier) before.set(id, await client.timeline(id));
+    // Each order's timeline once it is whole: its last event (the customer's notification) folded in,
+    // which the timeline follows from the archive a moment after the order's status is final.
+    for (const id of earlier) {
+      const whole = await waitFor(
+        async () => {
+          const timeline = await client.timeline(id);
+          return timeline.events.some((event) => event.type === 'notification.sent') ? timeline : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 100, description: `the timeline of ${id} with its notification` },
+      );
+      before.set(id, whole);
+    }
 
     const started = await client.http<{ state: string }>('orders', '/admin/projections/timeline/rebuild', {
       method: 'POST',
