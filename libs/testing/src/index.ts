@@ -57,3 +57,4 @@ export {
   type BarChartOptions,
   type WriteReportOptions,
 } from './lib/report';
+export { mulberry32 } from './lib/prng';

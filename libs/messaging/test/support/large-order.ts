@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { createEventRegistry, defineEvent, EVENTS, type EventData, type EventRegistry } from '@shop/contracts';
+import { mulberry32 } from '@shop/testing';
 
 /**
  * A large event of realistic JSON, for the compression tests and the messaging benchmark: an order
@@ -52,25 +53,13 @@ const NOTES = [
   'replaces a damaged item of an earlier order',
 ];
 
-/** A small deterministic PRNG (mulberry32): the same seed, the same order. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * The data of a LargeOrderPlaced whose JSON is about `bytes` long (within a line's size, ~230 B):
  * lines drawn from word lists with random skus, quantities, prices and line ids, so that it
  * compresses as real JSON does (gzip: about 5 to 8 times), not as repeated text.
  */
 export function largeOrderData(bytes: number, orderId: string, seed = 1): LargeOrderData {
-  const next = random(seed);
+  const next = mulberry32(seed);
   const pick = <T>(list: readonly T[]) => list[Math.floor(next() * list.length)] as T;
   const hex = (n: number) => Array.from({ length: n }, () => Math.floor(next() * 16).toString(16)).join('');
   const data: LargeOrderData = {
