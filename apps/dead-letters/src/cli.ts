@@ -1,9 +1,12 @@
 import { parseArgs } from 'node:util';
 import { connect, type ChannelModel } from 'amqplib';
-import { APP_NAMES, redactUrl, type AppName } from '@shop/contracts';
+import { APP_NAMES, type AppName } from '@shop/contracts';
 import {
+  brokerNodeUrls,
   DeadLetters,
   MAX_DEAD_LETTERS_LIMIT,
+  nodeAddress,
+  redactBrokerUrl,
   UnknownQueueError,
   type DeadLetter,
   type RedriveRequest,
@@ -94,17 +97,24 @@ export async function runCli(argv: string[], io: Io): Promise<void> {
   const command = parseCommand(argv);
   if (command.command === 'help') return io.stdout(`${USAGE}\n`);
   const { url, tls, maxDecompressedBytes } = connectionOf(io.env);
-  const user = decodeURIComponent(new URL(url).username) || 'guest';
-  let model: ChannelModel;
-  try {
-    model = await connect(url, {
-      ...tls,
-      timeout: 10_000,
-      clientProperties: { connection_name: `dead-letters-cli-${process.pid}` },
-    });
-  } catch (error) {
-    throw new Error(`cannot reach the broker at ${redactUrl(url)}: ${(error as Error).message}`);
+  // RABBITMQ_URL may name several nodes of one cluster: the first that answers
+  const nodes = brokerNodeUrls(url);
+  const user = decodeURIComponent(new URL(nodes[0]).username) || 'guest';
+  let model: ChannelModel | undefined;
+  const failures: string[] = [];
+  for (const node of nodes) {
+    try {
+      model = await connect(node, {
+        ...tls,
+        timeout: 10_000,
+        clientProperties: { connection_name: `dead-letters-cli-${process.pid}` },
+      });
+      break;
+    } catch (error) {
+      failures.push(`${nodes.length > 1 ? `${nodeAddress(node)}: ` : ''}${(error as Error).message}`);
+    }
   }
+  if (!model) throw new Error(`cannot reach the broker at ${redactBrokerUrl(url)}: ${failures.join('; ')}`);
   model.on('error', () => undefined);
   try {
     const queues = command.command === 'list' ? command.queues : [command.request.queue];

@@ -1,6 +1,7 @@
 export { MessagingModule, type MessagingModuleAsyncOptions } from './lib/messaging.module';
 export { MessagingService, type MessagingStatus } from './lib/messaging.service';
 export type { MessagingOptions, MessagingTlsOptions, ConsumerOptions, RetryPolicy } from './lib/messaging.options';
+export { DEFAULT_ORDERED_PARTITIONS, MAX_ORDERED_PARTITIONS } from './lib/messaging.options';
 export {
   ConsumeEvent,
   EVENT_TRANSPORT,
@@ -26,7 +27,7 @@ export {
 export type { DeadLetter } from './lib/dead-letters/dead-letter-message';
 export { UnknownQueueError } from './lib/dead-letters/errors';
 export { MessagingMetrics, type DeliveryOutcome } from './lib/metrics/messaging-metrics';
-export { Topology } from './lib/topology/topology';
+export { CONSISTENT_HASH_PLUGIN, ConsistentHashUnavailableError, Topology } from './lib/topology/topology';
 export {
   brokerPermissions,
   brokerUser,
@@ -40,6 +41,7 @@ export {
 } from './lib/topology/broker-access';
 export { MessagingTables1732300000000, messagingMigrations } from './lib/migrations/1732300000000-messaging-tables';
 export { UnroutableError } from './lib/broker/confirm-publisher';
+export { BrokerUrlError, brokerNodeUrls, nodeAddress, redactBrokerUrl } from './lib/broker/broker-urls';
 export {
   COMPRESSION_ENCODINGS,
   DEFAULT_COMPRESS_MIN_BYTES,

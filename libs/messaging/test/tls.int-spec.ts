@@ -155,4 +155,16 @@ describe('TLS to the broker', () => {
     });
     expect(other.messaging.status().connected).toBe(true);
   });
+
+  it('with several nodes in the URL, checks each node`s certificate against its own host name', async () => {
+    // One broker under two names: its certificate holds localhost only, so the first node is refused
+    // (the name check is done per node) and the app moves on to the second.
+    const port = new URL(otherBroker.tlsUrl ?? '').port;
+    const other = await app('orders', {
+      url: `amqps://guest:guest@127.0.0.1:${port},localhost:${port}`,
+      tls: { ca: certs.otherCa.cert },
+      firstNode: 'first',
+    });
+    expect(other.messaging.status()).toMatchObject({ connected: true, node: `localhost:${port}`, nodes: 2 });
+  });
 });

@@ -9,6 +9,8 @@ export {
   type BrokerQueue,
 } from './lib/broker-admin';
 export { dockerAvailable, startPrivateBroker, type PrivateBroker } from './lib/private-broker';
+export { LocalRabbitmqNode, localRabbitmqInstalled, type LocalRabbitmqNodeOptions } from './lib/local-rabbitmq-node';
+export { LocalRabbitmqCluster, startLocalRabbitmqCluster, type QueueReplicas } from './lib/local-rabbitmq-cluster';
 export { startPrivatePostgres, type PrivatePostgres } from './lib/private-postgres';
 export type { BrokerTlsOptions } from './lib/broker-tls';
 export { createTestCertificates, type TestCertificate, type TestCertificates } from './lib/test-certificates';

@@ -9,6 +9,7 @@ import {
   type CompressionEncoding,
   type CompressionOptions,
 } from './broker/payload-encoding';
+import { brokerNodeUrls, redactBrokerUrl } from './broker/broker-urls';
 
 /** How a failing handler is retried: attempt n (1-based) waits min(initialDelayMs * factor^(n-1), maxDelayMs). */
 export interface RetryPolicy {
@@ -45,14 +46,37 @@ export interface MessagingTlsOptions {
 export interface MessagingOptions {
   /** The app this process is: it publishes to the exchange of that name, and names its queues after it. */
   app: AppName;
-  /** amqp:// or amqps:// URL of the broker, vhost included. */
+  /**
+   * amqp:// or amqps:// URL of the broker, vhost included. It may name several nodes of one cluster
+   * (`amqp://u:p@rabbit-1,rabbit-2,rabbit-3:5672/shop`, or comma-separated full URLs: brokerNodeUrls):
+   * the app connects to one that answers and moves to the next when it is lost.
+   */
   url: string;
+  /**
+   * With several nodes in `url`: which one is tried first. `random` (the default) spreads the apps'
+   * connections over the cluster; `first` takes them in the order given (tests, a preferred node).
+   */
+  firstNode?: 'random' | 'first';
+  /**
+   * The management API (`http://monitor:pw@rabbit-1:15672`, a user with the `monitoring` tag): when set,
+   * the app's quorum queues are checked for under-replication after every connect, and a warning logged
+   * (AMQP cannot tell a queue's replicas). Unset: not checked.
+   */
+  managementUrl?: string;
   /** Certificates for an amqps:// `url`; without them amqps:// trusts Node's bundled CAs. */
   tls?: MessagingTlsOptions;
   /** Defaults for every consumer of the app, each overridable on its `@ConsumeEvent`. */
   consumerDefaults?: ConsumerOptions;
   /** Quorum queue `x-delivery-limit`: redeliveries (crashes, lost channels) before the broker dead-letters. */
   deliveryLimit?: number;
+  /**
+   * The handlers declared `ordered: 'subject'` (README, Ordered consumption): each gets `partitions`
+   * quorum queues with single active consumer behind a consistent-hash exchange (8 by default;
+   * MESSAGING_ORDERED_PARTITIONS). Changing it re-hashes the subjects: drain the partitions first.
+   * Every `rebalanceIntervalMs` (10 s; 0: never) a replica that is the active consumer of more than
+   * its share of the partitions in use hands the excess to the replicas waiting on them.
+   */
+  ordered?: { partitions?: number; rebalanceIntervalMs?: number };
   outbox?: {
     /** Safety-net poll; commits kick the relay at once. */
     pollIntervalMs?: number;
@@ -111,10 +135,15 @@ export type TlsSocketOptions = Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | '
 export interface ResolvedOptions {
   app: AppName;
   url: string;
+  /** The node URLs of `url` (brokerNodeUrls): one for a single broker. */
+  nodes: string[];
+  firstNode: 'random' | 'first';
+  managementUrl?: string;
   /** Socket options for amqplib's `connect`: none for amqp://. */
   tls: TlsSocketOptions;
   consumerDefaults: { prefetch: number; concurrency: number; retry: RetryPolicy };
   deliveryLimit: number;
+  ordered: { partitions: number; rebalanceIntervalMs: number };
   outbox: {
     pollIntervalMs: number;
     batchSize: number;
@@ -136,16 +165,21 @@ export interface ResolvedOptions {
 export function resolveOptions(options: MessagingOptions): ResolvedOptions {
   const defaults = options.consumerDefaults ?? {};
   const prefetch = defaults.prefetch ?? 10;
+  const nodes = nodesOf(options.url);
   return {
     app: options.app,
     url: options.url,
-    tls: tlsSocketOptions(options.url, options.tls),
+    nodes,
+    firstNode: options.firstNode ?? 'random',
+    managementUrl: options.managementUrl,
+    tls: tlsSocketOptions(nodes[0], options.tls),
     consumerDefaults: {
       prefetch,
       concurrency: Math.min(defaults.concurrency ?? 5, prefetch),
       retry: { ...DEFAULT_RETRY, ...defaults.retry },
     },
     deliveryLimit: options.deliveryLimit ?? 20,
+    ordered: orderedOf(options.ordered),
     outbox: {
       pollIntervalMs: options.outbox?.pollIntervalMs ?? 1000,
       batchSize: options.outbox?.batchSize ?? 100,
@@ -165,6 +199,34 @@ export function resolveOptions(options: MessagingOptions): ResolvedOptions {
     compression: compressionOf(options.compression),
     maxDecompressedBytes: maxDecompressedBytesOf(options.maxDecompressedBytes),
   };
+}
+
+function nodesOf(url: string): string[] {
+  try {
+    return brokerNodeUrls(url);
+  } catch (error) {
+    throw new Error(`MessagingOptions.url: ${(error as Error).message} (got "${redactBrokerUrl(url)}")`);
+  }
+}
+
+/** The most partitions an ordered handler may have: each is a quorum queue and a channel per replica. */
+export const MAX_ORDERED_PARTITIONS = 256;
+export const DEFAULT_ORDERED_PARTITIONS = 8;
+
+function orderedOf(ordered: MessagingOptions['ordered']): ResolvedOptions['ordered'] {
+  const partitions = ordered?.partitions ?? DEFAULT_ORDERED_PARTITIONS;
+  const rebalanceIntervalMs = ordered?.rebalanceIntervalMs ?? 10_000;
+  if (!Number.isSafeInteger(partitions) || partitions < 1 || partitions > MAX_ORDERED_PARTITIONS) {
+    throw new Error(
+      `MessagingOptions.ordered.partitions must be an integer from 1 to ${MAX_ORDERED_PARTITIONS} (got ${partitions})`,
+    );
+  }
+  if (!Number.isSafeInteger(rebalanceIntervalMs) || rebalanceIntervalMs < 0) {
+    throw new Error(
+      `MessagingOptions.ordered.rebalanceIntervalMs must be an integer >= 0 (got ${rebalanceIntervalMs})`,
+    );
+  }
+  return { partitions, rebalanceIntervalMs };
 }
 
 function compressionOf(compression: MessagingOptions['compression']): CompressionOptions | undefined {

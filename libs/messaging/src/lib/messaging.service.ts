@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { EVENTS, redactUrl, topicMatches, type EventRegistry } from '@shop/contracts';
 import { ensureArchive } from './archive/archive';
 import { ArchiveReader } from './archive/archive-reader';
+import { BrokerNodes } from './broker/broker-nodes';
 import { ConfirmPublisher } from './broker/confirm-publisher';
 import { pruneInbox } from './consume/inbox';
 import {
@@ -21,7 +22,16 @@ import { MessagingMetrics } from './metrics/messaging-metrics';
 import { resolveOptions, type MessagingOptions, type ResolvedOptions } from './messaging.options';
 import { Outbox } from './outbox/outbox';
 import { OutboxRelay } from './outbox/outbox-relay';
-import { declareTopology, Topology, type Binding } from './topology/topology';
+import { quorumGroupSize } from './topology/replication';
+import { describeUnderReplicated, underReplicatedQueues } from './topology/replication-check';
+import {
+  ConsistentHashUnavailableError,
+  declareTopology,
+  partitionQueues,
+  Topology,
+  unknownExchangeType,
+  type Binding,
+} from './topology/topology';
 import type { ConsumerDeclaration } from './transport/consume-event.decorator';
 
 /** A handler as the transport hands it over: what `@ConsumeEvent` declared, and Nest's pipeline to call. */
@@ -39,6 +49,10 @@ export interface MessagingStatus {
   /** How many times the connection was lost and then re-established (a metric, and what tests wait on). */
   reconnects: number;
   consumers: string[];
+  /** `host:port` of the broker node the connection is on; absent while not connected. */
+  node?: string;
+  /** The nodes the broker URL names (1 for a single broker). */
+  nodes: number;
 }
 
 /**
@@ -65,6 +79,10 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
   private consumers: QueueConsumer[] = [];
   private connection?: RecoveringChannelModel;
   private model?: ChannelModel;
+  /** The broker URL's nodes, and the one connected to (or tried next). */
+  private readonly nodes: BrokerNodes;
+  /** `host:port` of the node of the current connection. */
+  private node?: string;
   private stopping = false;
   private blocked = false;
   private lastError?: string;
@@ -72,6 +90,9 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
   private pruneTimer?: NodeJS.Timeout;
   /** The current connection's setup, while it runs: consumers added meanwhile wait for it. */
   private settingUp?: Promise<void>;
+  /** What the broker cannot do and reconnecting does not change (no consistent-hash plugin): it stops trying. */
+  private fatal?: Error;
+  private readonly fatalListeners: Array<(error: Error) => void> = [];
 
   constructor(
     @Inject(MESSAGING_OPTIONS) options: MessagingOptions,
@@ -85,7 +106,8 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
       (type, userId) => !this.producers || publishedByOwner(this.producers, this.registry, type, userId),
       this.options.maxDecompressedBytes,
     );
-    this.user = brokerUserOf(this.options.url);
+    this.nodes = new BrokerNodes(this.options.nodes, this.options.firstNode, this.options.heartbeatSeconds);
+    this.user = brokerUserOf(this.options.nodes[0]);
     this.producers = producerAuthentication(this.options.app, this.user);
     this.publisher = new ConfirmPublisher(this.user);
     this.metrics = new MessagingMetrics({
@@ -122,8 +144,13 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
    * when it is).
    */
   async consume(handlers: ConsumerHandler[]): Promise<void> {
+    if (this.fatal) throw this.fatal;
     const specs = handlers.map((handler) => this.toSpec(handler));
-    const queues = [...this.consumers.map((c) => c.spec.queue), ...specs.map((s) => s.queue)];
+    // An ordered handler's partitions are queues too, which no other handler may claim.
+    const queues = [...this.consumers.map((c) => c.spec), ...specs].flatMap((spec) => [
+      spec.queue,
+      ...(spec.ordered ? partitionQueues(spec.queue, spec.ordered.partitions) : []),
+    ]);
     const taken = queues.find((queue, i) => queues.indexOf(queue) !== i);
     if (taken) throw new Error(`two handlers claim the queue "${taken}": one handler per queue`);
     const added = specs.map((spec) => this.consumerOf(spec));
@@ -179,7 +206,11 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
       await consumer.close();
       this.logger.log(`stopped consuming ${queue}`);
     }
-    if (options.deleteQueue) await this.deleteQueues(this.connected(), [queue, Topology.deadLetterQueue(queue)]);
+    if (options.deleteQueue) {
+      const ordered = consumer?.spec.ordered;
+      const partitions = ordered ? [...partitionQueues(queue, ordered.partitions), Topology.membersQueue(queue)] : [];
+      await this.deleteQueues(this.connected(), [queue, ...partitions, Topology.deadLetterQueue(queue)]);
+    }
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -190,10 +221,9 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
     );
     this.pruneTimer.unref();
 
-    const url = new URL(this.options.url);
-    if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(this.options.heartbeatSeconds));
-    const where = redactUrl(url, { withoutParams: ['heartbeat'] });
-    this.connection = await connect(url.toString(), {
+    const nodes = this.nodes;
+    // One node: its URL as text; several: an object amqplib reads the current node from at every attempt.
+    this.connection = await connect(nodes.connectTarget(), {
       // amqps://: CA, client certificate, verification forced on (resolveOptions)
       ...this.options.tls,
       clientProperties: { connection_name: `${this.options.app}-${process.pid}` },
@@ -212,13 +242,24 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
       this.connects += 1;
       if (this.connects > 1) this.metrics.reconnects.inc();
       this.lastError = undefined;
-      this.logger.log(`connected to ${where}; consuming ${this.consumers.length} queue(s)`);
+      this.node = nodes.address;
+      const of = nodes.count > 1 ? ` (node ${nodes.address}, one of ${nodes.count})` : '';
+      this.logger.log(`connected to ${nodes.shown}${of}; consuming ${this.consumers.length} queue(s)`);
+      void this.checkReplication();
       this.relay.kick();
     });
-    this.connection.on('disconnect', (err: Error) => this.onDisconnect(err));
+    this.connection.on('disconnect', (err: Error) => {
+      this.onDisconnect(err);
+      // The next attempt (after amqplib's backoff) goes to the next node: this one may be gone.
+      if (nodes.count > 1 && !this.stopping) {
+        nodes.advance();
+        this.logger.warn(`reconnecting to the next broker node, ${nodes.address}`);
+      }
+    });
     this.connection.on('connect-failed', (err: Error) => {
-      this.lastError = err.message;
-      this.logger.warn(`cannot reach the broker at ${where}: ${err.message}`);
+      this.lastError = `${nodes.count > 1 ? `${nodes.address}: ` : ''}${err.message}`;
+      this.logger.warn(`cannot reach the broker at ${nodes.shown}: ${err.message}`);
+      nodes.advance();
     });
     this.connection.on('blocked', (reason: string) => {
       this.blocked = true;
@@ -228,9 +269,25 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
     this.connection.on('error', (err: Error) => (this.lastError = err.message));
   }
 
-  /** Resolves once connected, topology declared and consumers running (tests, readiness). */
+  /**
+   * Resolves once connected, topology declared and consumers running (tests, readiness); rejects with
+   * the reason when the broker lacks what the app needs (the consistent-hash plugin for an ordered
+   * handler), which reconnecting does not change.
+   */
   async whenConnected(): Promise<void> {
-    await this.connection?.waitForConnect();
+    if (this.fatal) throw this.fatal;
+    await this.connection?.waitForConnect().catch((error: unknown) => {
+      throw this.fatal ?? error;
+    });
+  }
+
+  /**
+   * Calls `listener` (once) when the broker turns out to lack what the app needs, after which it no
+   * longer tries to connect: runApp prints the reason in one line and exits.
+   */
+  onFatal(listener: (error: Error) => void): void {
+    if (this.fatal) listener(this.fatal);
+    else this.fatalListeners.push(listener);
   }
 
   status(): MessagingStatus {
@@ -240,6 +297,8 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
       lastError: this.lastError,
       reconnects: Math.max(0, this.connects - 1),
       consumers: this.consumers.map((c) => c.spec.queue),
+      node: this.model ? this.node : undefined,
+      nodes: this.nodes.count,
     };
   }
 
@@ -285,10 +344,19 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
   }
 
   private async setup(model: ChannelModel): Promise<void> {
-    model.on('error', (err: Error) => (this.lastError = err.message));
+    model.on('error', (err: Error) => {
+      this.lastError = err.message;
+      // The broker closes the whole connection on an unknown exchange type: the declaring call may
+      // only hear that its channel ended.
+      if (unknownExchangeType(err.message)) this.fail(this.orderedUnsupported(err.message));
+    });
     const channel = await model.createChannel();
     try {
       await this.declare(channel, model, this.consumers);
+    } catch (error) {
+      // Stopped for good (fail): returning lets amqplib's recovery close this connection quietly.
+      if (this.fatal) return;
+      throw error;
     } finally {
       await channel.close().catch(() => undefined);
     }
@@ -307,6 +375,30 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
     this.publisher.attach(publisherChannel);
     if (!this.stopping) for (const consumer of this.consumers) await consumer.start(model);
     this.model = model;
+  }
+
+  /**
+   * With a management URL: warns of the app's quorum queues with fewer replicas than the group size
+   * (min(3, nodes), or the cluster's size for one node named) or with replicas offline. In the
+   * background: it never holds the connection up.
+   */
+  private async checkReplication(): Promise<void> {
+    const { managementUrl, app } = this.options;
+    if (!managementUrl) return;
+    const vhost = decodeURIComponent(new URL(this.nodes.current).pathname.slice(1)) || '/';
+    try {
+      const under = await underReplicatedQueues({
+        managementUrl,
+        vhost,
+        app,
+        wanted: quorumGroupSize(this.nodes.count),
+      });
+      if (under.length > 0) this.logger.warn(`under-replicated quorum queue(s): ${describeUnderReplicated(under)}`);
+    } catch (error) {
+      this.logger.warn(
+        `could not check the replicas of the quorum queues at ${redactUrl(managementUrl)}: ${(error as Error).message}`,
+      );
+    }
   }
 
   /** The connection now; a DependencyUnavailableError (503 over HTTP) while there is none. */
@@ -365,16 +457,56 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
     this.logger.log(`consuming ${consumers.length} more queue(s)`);
   }
 
-  private declare(channel: Channel, model: ChannelModel, consumers: QueueConsumer[]): Promise<void> {
-    const delays = [...new Set(consumers.flatMap((c) => retryDelays(c.spec.retry)))];
-    return declareTopology(
-      channel,
-      () => model.createChannel(),
-      this.options.app,
-      consumers.map(({ spec }) => ({ queue: spec.queue, bindings: spec.bindings })),
-      delays,
-      this.options.deliveryLimit,
-    );
+  private async declare(channel: Channel, model: ChannelModel, consumers: QueueConsumer[]): Promise<void> {
+    // Ordered handlers retry in place: they need no delay queues.
+    const delays = [...new Set(consumers.flatMap((c) => (c.spec.ordered ? [] : retryDelays(c.spec.retry))))];
+    let declared;
+    try {
+      declared = await declareTopology(
+        channel,
+        () => model.createChannel(),
+        this.options.app,
+        consumers.map(({ spec }) => ({
+          queue: spec.queue,
+          bindings: spec.bindings,
+          partitions: spec.ordered?.partitions,
+        })),
+        delays,
+        this.options.deliveryLimit,
+        quorumGroupSize(this.nodes.count),
+      );
+    } catch (error) {
+      if (error instanceof ConsistentHashUnavailableError) this.fail(error);
+      throw this.fatal ?? error;
+    }
+    for (const consumer of consumers) {
+      const partitions = declared.partitions.get(consumer.spec.queue);
+      if (!partitions) continue;
+      consumer.consumeQueues(partitions);
+      const extra = partitions.length - (consumer.spec.ordered?.partitions ?? 0);
+      if (extra > 0) {
+        this.logger.warn(
+          `${consumer.spec.queue}: ${extra} partition(s) past ${consumer.spec.ordered?.partitions} still hold messages ` +
+            '(the partition count was lowered): unbound, consumed until empty, deleted at a later start',
+        );
+      }
+    }
+  }
+
+  /** The one line an app without the consistent-hash plugin stops with. */
+  private orderedUnsupported(cause: string): Error {
+    const ordered = this.consumers.find((c) => c.spec.ordered)?.spec.queue ?? 'a handler';
+    return new ConsistentHashUnavailableError(ordered, cause);
+  }
+
+  /** Stops for good: the broker lacks what the app needs. Logged once, told to onFatal's listeners. */
+  private fail(error: Error): void {
+    if (this.fatal) return;
+    this.fatal = error;
+    this.lastError = error.message;
+    this.logger.error(error.message);
+    void this.connection?.close().catch(() => undefined);
+    for (const listener of this.fatalListeners.splice(0)) listener(error);
   }
 
   private onDisconnect(err: Error): void {
@@ -432,6 +564,14 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
     }
     const defaults = this.options.consumerDefaults;
     const prefetch = options.prefetch ?? defaults.prefetch;
+    if (options.ordered !== undefined && options.ordered !== 'subject') {
+      throw new Error(`${handlerName}: ordered must be 'subject' (got ${JSON.stringify(options.ordered)})`);
+    }
+    if (options.ordered && (options.prefetch !== undefined || options.concurrency !== undefined)) {
+      throw new Error(
+        `${handlerName}: an ordered handler takes one message per partition at a time; prefetch and concurrency do not apply`,
+      );
+    }
     const spec: ConsumerSpec = {
       queue: options.queue,
       bindings,
@@ -441,6 +581,7 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
       prefetch,
       concurrency: Math.min(options.concurrency ?? defaults.concurrency, prefetch),
       retry: { ...defaults.retry, ...options.retry },
+      ...(options.ordered && { ordered: this.options.ordered }),
     };
     this.checkAgainstContracts(spec, contracts);
     return spec;

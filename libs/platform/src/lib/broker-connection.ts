@@ -1,7 +1,12 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { redactUrl } from '@shop/contracts';
-import type { ArchiveRetention, CompressionEncoding, MessagingTlsOptions } from '@shop/messaging';
+import {
+  brokerNodeUrls,
+  redactBrokerUrl,
+  type ArchiveRetention,
+  type CompressionEncoding,
+  type MessagingTlsOptions,
+} from '@shop/messaging';
 import type { BrokerSettings } from './broker-settings';
 import { SettingsError } from './settings';
 
@@ -16,6 +21,10 @@ export interface BrokerConnection {
   compression: false | { minBytes: number; encoding: CompressionEncoding };
   /** MESSAGING_MAX_DECOMPRESSED_BYTES. */
   maxDecompressedBytes: number;
+  /** RABBITMQ_MANAGEMENT_URL: the quorum queues' replicas are checked there at every connect. */
+  managementUrl?: string;
+  /** MESSAGING_ORDERED_PARTITIONS: the partitions of each ordered handler. */
+  ordered: { partitions: number };
 }
 
 /**
@@ -31,11 +40,20 @@ export function brokerConnection(settings: BrokerSettings): BrokerConnection {
     RABBITMQ_TLS_KEY_PASSPHRASE: passphrase,
     RABBITMQ_PASSWORD_FILE: passwordFile,
   } = settings;
-  const url = new URL(settings.RABBITMQ_URL);
+  // One node, or several of one cluster: they share protocol and user (brokerNodeUrls checks it).
+  const shownUrl = redactBrokerUrl(settings.RABBITMQ_URL);
+  let nodes: URL[];
+  try {
+    nodes = brokerNodeUrls(settings.RABBITMQ_URL).map((node) => new URL(node));
+  } catch (error) {
+    // a caller that validated RABBITMQ_URL as one URL only (the dead-letters CLI)
+    throw invalid('RABBITMQ_URL', (error as Error).message, shownUrl);
+  }
+  const [url] = nodes;
   const tlsSetting = TLS_FILES.find((name) => settings[name]);
   // Over amqp:// amqplib would silently ignore the certificates.
   if (tlsSetting && url.protocol !== 'amqps:') {
-    throw invalid('RABBITMQ_URL', `expected an amqps:// URL, as ${tlsSetting} is set`, redactUrl(url));
+    throw invalid('RABBITMQ_URL', `expected an amqps:// URL, as ${tlsSetting} is set`, shownUrl);
   }
   if (certFile && !keyFile) {
     throw invalid('RABBITMQ_TLS_KEY_FILE', 'expected the key of RABBITMQ_TLS_CERT_FILE');
@@ -68,16 +86,19 @@ export function brokerConnection(settings: BrokerSettings): BrokerConnection {
         ? (false as const)
         : { minBytes: settings.MESSAGING_COMPRESS_MIN_BYTES, encoding: settings.MESSAGING_COMPRESS_ENCODING },
     maxDecompressedBytes: settings.MESSAGING_MAX_DECOMPRESSED_BYTES,
+    ...(settings.RABBITMQ_MANAGEMENT_URL ? { managementUrl: settings.RABBITMQ_MANAGEMENT_URL } : {}),
+    ordered: { partitions: settings.MESSAGING_ORDERED_PARTITIONS },
   };
   if (!passwordFile) return { url: settings.RABBITMQ_URL, tls, archive, ...payloads };
   const password = readFileSync(passwordFile, 'utf8').replace(/[\r\n]+$/, '');
   if (!password) throw invalid('RABBITMQ_PASSWORD_FILE', 'expected a password; the file is empty', passwordFile);
   if (!url.username) {
-    throw invalid('RABBITMQ_URL', 'expected a user name for RABBITMQ_PASSWORD_FILE', redactUrl(url));
+    throw invalid('RABBITMQ_URL', 'expected a user name for RABBITMQ_PASSWORD_FILE', shownUrl);
   }
   // Percent-encoded, as a password in a URL must be (the setter leaves "%" alone); amqplib decodes it.
-  url.password = encodeURIComponent(password);
-  return { url: url.toString(), tls, archive, ...payloads };
+  // Several nodes: each gets it, and they are joined as comma-separated full URLs.
+  for (const node of nodes) node.password = encodeURIComponent(password);
+  return { url: nodes.map((node) => node.toString()).join(','), tls, archive, ...payloads };
 }
 
 /**

@@ -17,7 +17,12 @@ describe('broker settings', () => {
   /** SPEC.md's archive retention when ARCHIVE_MAX_BYTES and ARCHIVE_MAX_AGE are not set. */
   const ARCHIVE = { maxBytes: 5_000_000_000, maxAge: '30D' };
   /** Payload compression when MESSAGING_COMPRESS_* and MESSAGING_MAX_DECOMPRESSED_BYTES are not set. */
-  const PAYLOADS = { compression: { minBytes: 8192, encoding: 'gzip' }, maxDecompressedBytes: 16 * 2 ** 20 };
+  const PAYLOADS = {
+    compression: { minBytes: 8192, encoding: 'gzip' },
+    maxDecompressedBytes: 16 * 2 ** 20,
+    // and the ordered handlers' partitions when MESSAGING_ORDERED_PARTITIONS is not set
+    ordered: { partitions: 8 },
+  };
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'broker-settings-'));
@@ -130,6 +135,18 @@ describe('broker settings', () => {
     expect(url).toMatch(/^amqps:\/\/shop:[^@]+@broker\.example\/shop$/);
     // amqplib percent-decodes the URL's password; the file's trailing newline is dropped.
     expect(decodeURIComponent(new URL(url).password)).toBe('p@ss:w/rd %41?');
+  });
+
+  it('takes several nodes of one cluster, and gives each the password of RABBITMQ_PASSWORD_FILE', () => {
+    const several = 'amqps://shop:ignored@rabbit-1,rabbit-2,rabbit-3:5671/shop';
+    expect(connectionFor({ RABBITMQ_URL: several }).url).toBe(several);
+    const { url } = connectionFor({ RABBITMQ_URL: several, RABBITMQ_PASSWORD_FILE: file('password') });
+    const nodes = url.split(',').map((node) => new URL(node));
+    expect(nodes.map((node) => node.host)).toEqual(['rabbit-1:5671', 'rabbit-2:5671', 'rabbit-3:5671']);
+    for (const node of nodes) expect(decodeURIComponent(node.password)).toBe('p@ss:w/rd %41?');
+    expect(() => connectionFor({ RABBITMQ_URL: 'amqp://u:p@h1,h2', RABBITMQ_TLS_CA_FILE: file('client.pem') })).toThrow(
+      'Invalid setting RABBITMQ_URL: expected an amqps:// URL, as RABBITMQ_TLS_CA_FILE is set (got "amqp://u:***@h1,amqp://u:***@h2")',
+    );
   });
 
   it.each([

@@ -3,9 +3,12 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import {
   ARCHIVE_MAX_AGE_PATTERN,
+  brokerNodeUrls,
   COMPRESSION_ENCODINGS,
   DEFAULT_COMPRESS_MIN_BYTES,
   DEFAULT_MAX_DECOMPRESSED_BYTES,
+  DEFAULT_ORDERED_PARTITIONS,
+  MAX_ORDERED_PARTITIONS,
 } from '@shop/messaging';
 
 /** A file read at start (a certificate, a key, a Docker secret): the setting is its path, checked readable. */
@@ -82,6 +85,23 @@ const byteSizeOrOff = (fallback: number) =>
       return bytes;
     });
 
+/**
+ * RABBITMQ_URL: one amqp(s):// URL, or several nodes of one cluster (`amqp://u:p@h1,h2,h3:5672/shop`,
+ * or comma-separated full URLs sharing protocol, user and vhost): what `brokerNodeUrls` takes. A bad one
+ * is refused with brokerNodeUrls' reason.
+ */
+export const brokerUrl = (fallback: string) =>
+  z
+    .string()
+    .superRefine((text, ctx) => {
+      try {
+        brokerNodeUrls(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    })
+    .default(fallback);
+
 /** The broker's TLS certificates and the broker password, in `commonSettings()` next to RABBITMQ_URL. */
 export function brokerSettings() {
   return {
@@ -93,6 +113,20 @@ export function brokerSettings() {
     RABBITMQ_TLS_KEY_FILE: readableFile(),
     /** Decrypts RABBITMQ_TLS_KEY_FILE when it is encrypted. */
     RABBITMQ_TLS_KEY_PASSPHRASE: z.string().optional(),
+    /**
+     * The management API, with a `monitoring` user: `http://monitor:pw@rabbit-1:15672`. When set, the app's
+     * quorum queues are checked for under-replication at every connect (a warning). Unset: not checked.
+     */
+    RABBITMQ_MANAGEMENT_URL: z
+      .string()
+      .refine((text) => {
+        try {
+          return ['http:', 'https:'].includes(new URL(text).protocol);
+        } catch {
+          return false;
+        }
+      }, 'expected a URL starting with http:// or https://')
+      .optional(),
     /** A file holding the broker password (a Docker secret): it replaces RABBITMQ_URL's; trailing newlines are dropped. */
     RABBITMQ_PASSWORD_FILE: readableFile(),
     /** The event archive's size limit (the `shop.events` stream's x-max-length-bytes), when an app declares it. */
@@ -110,6 +144,16 @@ export function brokerSettings() {
       .default('gzip'),
     /** The most a compressed event body may decompress to (16MiB): a larger one is dead-lettered `undecompressable`. */
     MESSAGING_MAX_DECOMPRESSED_BYTES: byteSize(DEFAULT_MAX_DECOMPRESSED_BYTES, kMaxLength),
+    /**
+     * Partitions of each ordered handler's queue (`@ConsumeEvent({ ordered: 'subject' })`), 8: at most as
+     * many handlers of it run at once over all replicas. Changing it re-hashes the subjects: drain first.
+     */
+    MESSAGING_ORDERED_PARTITIONS: z.coerce
+      .number({ error: `expected an integer from 1 to ${MAX_ORDERED_PARTITIONS}` })
+      .int(`expected an integer from 1 to ${MAX_ORDERED_PARTITIONS}`)
+      .min(1, `expected an integer from 1 to ${MAX_ORDERED_PARTITIONS}`)
+      .max(MAX_ORDERED_PARTITIONS, `expected an integer from 1 to ${MAX_ORDERED_PARTITIONS}`)
+      .default(DEFAULT_ORDERED_PARTITIONS),
   };
 }
 

@@ -25,6 +25,7 @@ describe('loadSettings', () => {
       MESSAGING_COMPRESS_MIN_BYTES: 8192,
       MESSAGING_COMPRESS_ENCODING: 'gzip',
       MESSAGING_MAX_DECOMPRESSED_BYTES: 16 * 2 ** 20,
+      MESSAGING_ORDERED_PARTITIONS: 8,
     });
   });
 
@@ -50,6 +51,14 @@ describe('loadSettings', () => {
     [{ LOG_LEVEL: 'loud' }, 'Invalid setting LOG_LEVEL: expected one of error, warn, log, debug, verbose (got "loud")'],
     [{ LOG_FORMAT: 'xml' }, 'Invalid setting LOG_FORMAT: expected one of json, pretty (got "xml")'],
     [{ RABBITMQ_URL: 'http://x' }, 'Invalid setting RABBITMQ_URL: expected a URL starting with amqp:// or amqps://'],
+    [
+      { RABBITMQ_URL: 'amqp://u:secret@h1:x,h2/shop' },
+      'Invalid setting RABBITMQ_URL: expected a TCP port after "h1:", not "x" (got "amqp://u:***@h1:x,h2/shop")',
+    ],
+    [
+      { RABBITMQ_URL: 'amqp://u:secret@h1/shop,amqp://u:secret@h2/other' },
+      'Invalid setting RABBITMQ_URL: expected the nodes of one cluster, with the same protocol, user and vhost; h1:5672 and h2:5672 differ in vhost ("shop" and "other") (got "amqp://u:***@h1/shop,amqp://u:***@h2/other")',
+    ],
     [
       { AUTH_JWKS_URL: 'ftp://id/jwks' },
       'Invalid setting AUTH_JWKS_URL: expected a URL starting with https:// or http://',

@@ -1,6 +1,7 @@
 import { redactUrl } from '@shop/contracts';
+import { redactBrokerUrl } from '@shop/messaging';
 import { z } from 'zod';
-import { brokerSettings } from './broker-settings';
+import { brokerSettings, brokerUrl } from './broker-settings';
 import { LOG_FORMATS } from './logging/logging';
 
 /** A setting that is missing or malformed: its message is the one line the app prints before it stops. */
@@ -33,6 +34,8 @@ export function loadSettings<S extends z.ZodRawShape>(shape: S, env: Env = proce
 
 /** What the error shows of a bad value: a URL without its password, a secret only by its length. */
 function shownValue(name: string, given: string): string {
+  // several comma-separated nodes: each one's password hidden
+  if (name === 'RABBITMQ_URL') return JSON.stringify(redactBrokerUrl(given));
   if (name.endsWith('URL')) return JSON.stringify(redactUrl(given, { unparsable: shownText }));
   if (/PASSWORD|SECRET|TOKEN/.test(name)) return `${given.length} characters`;
   return JSON.stringify(given);
@@ -109,7 +112,8 @@ export function commonSettings(defaults: { port: number; database: string }) {
     DATABASE_CONNECT_TIMEOUT_MS: setting.integer(5_000, 100, 600_000),
     /** The longest a statement may run, and a transaction sit idle, before PostgreSQL cancels it. */
     DATABASE_STATEMENT_TIMEOUT_MS: setting.integer(15_000, 100, 3_600_000),
-    RABBITMQ_URL: setting.url('amqp://guest:guest@localhost:5672', ['amqp:', 'amqps:']),
+    /** One broker, or several nodes of one cluster, comma-separated (SPEC.md). */
+    RABBITMQ_URL: brokerUrl('amqp://guest:guest@localhost:5672'),
     ...brokerSettings(),
     LOG_LEVEL: setting.oneOf(LOG_LEVELS, 'log'),
     /** json (one object per line, the default) or pretty (readable, for development). */

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { BROKER_TLS_FILES, brokerTlsConfig, listenersAcceptAmqp, type BrokerTlsOptions } from './broker-tls';
 import { freePort } from './free-port';
 import { killOnExit, signalQuietly } from './kill-on-exit';
@@ -18,6 +18,8 @@ export interface LocalRabbitmqNodeOptions {
   plugins?: readonly string[];
   /** Extra `rabbitmq.conf` lines. */
   config?: readonly string[];
+  /** The node's `advanced.config` (Erlang terms), for the settings rabbitmq.conf has no key for. */
+  advancedConfig?: string;
   /** How long start and restart may take before giving up; 60 s by default. */
   startTimeoutMs?: number;
   /** A TLS listener (on 127.0.0.1), and then by default no plain one. */
@@ -30,6 +32,28 @@ interface Exit {
 }
 
 const OUTPUT_TAIL_LENGTH = 8_000;
+
+/**
+ * Whether this machine can run LocalRabbitmqNode: `rabbitmq-server` (or `RABBITMQ_SERVER_COMMAND`) is an
+ * executable on the PATH. A machine with only Docker has none: the clustered suites say so and skip.
+ */
+export function localRabbitmqInstalled(): boolean {
+  const command = process.env['RABBITMQ_SERVER_COMMAND'] || 'rabbitmq-server';
+  const candidates = command.includes('/')
+    ? [command]
+    : (process.env['PATH'] ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, command));
+  return candidates.some((path) => {
+    try {
+      accessSync(path, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
 
 /**
  * A RabbitMQ node of its own, run from this machine's `rabbitmq-server` (`RABBITMQ_SERVER_COMMAND`
@@ -81,6 +105,7 @@ export class LocalRabbitmqNode {
     await mkdir(join(dir, 'log'));
     if (options.tls) await writeTlsFiles(join(dir, 'tls'), options.tls);
     await writeFile(join(dir, 'rabbitmq.conf'), `${config.join('\n')}\n`);
+    if (options.advancedConfig) await writeFile(join(dir, 'advanced.config'), options.advancedConfig);
     await writeFile(join(dir, 'enabled_plugins'), `[${plugins.join(',')}].\n`);
     await handOverToBrokerUser(dir);
 
@@ -123,6 +148,51 @@ export class LocalRabbitmqNode {
   async restart(): Promise<void> {
     await this.shutDown();
     await this.launch();
+  }
+
+  /** SIGKILL to the node's Erlang VM and its wrapper (a crash); resolves once it exited. Its data stays. */
+  async kill(): Promise<void> {
+    if (!this.child || this.exit) return;
+    this.killNow();
+    await this.exited;
+  }
+
+  /** Starts the node again after `kill()`, on the same data; resolves once it accepts AMQP. */
+  async startAgain(): Promise<void> {
+    if (this.child && !this.exit) return;
+    await this.launch();
+  }
+
+  /** Whether the node's process runs (it may still have its application stopped: `stopApp()`). */
+  get running(): boolean {
+    return !!this.child && !this.exit;
+  }
+
+  /** `rabbitmqctl -n <node> ...args`: its standard output. */
+  async ctl(...args: string[]): Promise<string> {
+    const { stdout } = await runCommand(process.env['RABBITMQCTL'] || 'rabbitmqctl', ['-n', this.nodeName, ...args], {
+      env: this.env,
+      timeoutMs: 60_000,
+    });
+    return stdout;
+  }
+
+  /**
+   * `rabbitmqctl stop_app`: the RabbitMQ application stops (connections dropped, replicas on it
+   * unavailable) while the Erlang VM stays, as a node cut off from its cluster looks to the others.
+   */
+  async stopApp(): Promise<void> {
+    await this.ctl('-q', 'stop_app');
+  }
+
+  /** `rabbitmqctl start_app`, then waits until it accepts AMQP again. */
+  async startApp(): Promise<void> {
+    await this.ctl('-q', 'start_app');
+    await waitFor(() => listenersAcceptAmqp(this.url, this.tlsUrl, this.tls), {
+      timeoutMs: this.startTimeoutMs,
+      intervalMs: 200,
+      description: `node ${this.nodeName} accepting AMQP after start_app`,
+    });
   }
 
   /** Stops the node and removes its directory (data, logs, config). */

@@ -30,10 +30,14 @@ export const RABBITMQ_IMAGE = 'rabbitmq:4-management-alpine';
  */
 export async function startPrivateBroker(
   label: string,
-  options: { tls?: BrokerTlsOptions } = {},
+  options: {
+    tls?: BrokerTlsOptions;
+    /** Plugins to enable besides the defaults (`rabbitmq_consistent_hash_exchange`, say). */
+    plugins?: readonly string[];
+  } = {},
 ): Promise<PrivateBroker> {
-  if ((await privateBrokerKind()) === 'container') return startContainerBroker(options.tls);
-  const node = await LocalRabbitmqNode.start({ label, tls: options.tls });
+  if ((await privateBrokerKind()) === 'container') return startContainerBroker(options.tls, options.plugins);
+  const node = await LocalRabbitmqNode.start({ label, tls: options.tls, plugins: options.plugins });
   return {
     url: node.url,
     tlsUrl: node.tlsUrl,
@@ -66,7 +70,7 @@ export async function dockerAvailable(): Promise<boolean> {
 /** Where the container's TLS files go: the image reads every file of /etc/rabbitmq/conf.d. */
 const CONTAINER_TLS_DIR = '/etc/rabbitmq';
 
-async function startContainerBroker(tls?: BrokerTlsOptions): Promise<PrivateBroker> {
+async function startContainerBroker(tls?: BrokerTlsOptions, plugins: readonly string[] = []): Promise<PrivateBroker> {
   const { RabbitMQContainer } = await import('@testcontainers/rabbitmq');
   const image = new RabbitMQContainer(RABBITMQ_IMAGE);
   if (tls) {
@@ -97,6 +101,13 @@ async function startContainerBroker(tls?: BrokerTlsOptions): Promise<PrivateBrok
     await container.stop();
     throw error;
   });
+  if (plugins.length > 0) {
+    const enabled = await container.exec(['rabbitmq-plugins', 'enable', ...plugins]);
+    if (enabled.exitCode !== 0) {
+      await container.stop();
+      throw new Error(`rabbitmq-plugins enable ${plugins.join(' ')} failed in the container: ${enabled.output}`);
+    }
+  }
   return {
     url,
     tlsUrl,

@@ -148,7 +148,7 @@ export function spawnNodeProcess(entryTsFile: string, options: SpawnNodeProcessO
 }
 
 /** The directory holding tsconfig.base.json, above this file. */
-function workspaceRoot(): string {
+export function workspaceRoot(): string {
   for (let dir = __dirname; ; dir = dirname(dir)) {
     if (existsSync(join(dir, 'tsconfig.base.json'))) return dir;
     if (dirname(dir) === dir) return process.cwd();

@@ -26,7 +26,7 @@ import { publishedByOwner, type ProducerAuthentication } from './producer-authen
 export type { ProducerAuthentication } from './producer-authentication';
 import { AckBatch } from './ack-batch';
 import { EventContext } from './event-context';
-import { retryDelayMs } from './retry-policy';
+import { nextTry, type Tries } from './retry-policy';
 
 /** Settles when the event is handled: a value, a promise, or (from Nest's pipeline) an Observable. */
 export type EventHandler = (event: CloudEvent<unknown>, ctx: EventContext) => Promise<unknown> | unknown;
@@ -42,6 +42,12 @@ export interface ConsumerSpec {
   prefetch: number;
   concurrency: number;
   retry: RetryPolicy;
+  /**
+   * Ordered by subject (`@ConsumeEvent({ ordered: 'subject' })`): the queue is `partitions` queues with
+   * single active consumer, each consumed on a channel of its own with prefetch 1; a failed attempt
+   * is retried in place. Every `rebalanceIntervalMs` (0: never) the partitions in use are shared out.
+   */
+  ordered?: { partitions: number; rebalanceIntervalMs: number };
 }
 
 /** Headers this library sets on retried and dead-lettered copies. */
@@ -90,13 +96,27 @@ type Outcome = { kind: 'ack'; duplicate?: boolean } | Failure;
  * parse -> validate -> upcast -> handle (in the trace of the event) -> ack | delayed retry | dead-letter.
  * A message is acknowledged only after its handler's transaction committed, or after its retry or
  * dead-letter copy was confirmed by the broker; nothing is dropped and nothing blocks the queue.
+ *
+ * An ordered handler's consumer takes its partitions instead, each on a channel of its own with
+ * prefetch 1: one message per partition at a time, acknowledged before the next is delivered, and a
+ * failure retried in place (the partition waits), so the events of a subject are handled in order.
  */
 export class QueueConsumer {
   private readonly logger: Logger;
-  private channel?: Channel;
-  /** The acknowledgements of the current channel, coalesced. */
-  private acks?: AckBatch;
-  private consumerTag?: string;
+  /** The queues it consumes, each on a channel of its own: the queue, or an ordered handler's partitions. */
+  private sources: Source[] = [];
+  /** What `start` consumes: the queue itself, or the partitions the topology declared (`consumeQueues`). */
+  private queues: string[];
+  /** The connection it consumes on now. */
+  private model?: ChannelModel;
+  /** `cancel` was called: it takes no more deliveries, and a delivery waiting to be retried goes back. */
+  private cancelled = false;
+  private rebalanceTimer?: NodeJS.Timeout;
+  private rebalancing = false;
+  /** Ordered: the channel of its consumer of `<queue>.members`, which makes it count as a replica. */
+  private membership?: Channel;
+  /** Handlers at once: ordered, one per partition (prefetch 1 each), so no other limit. */
+  private readonly concurrency: number;
   /** Deliveries taken and not settled yet, waiting for a slot or handled. */
   private inFlight = 0;
   /** Resolved when `inFlight` drops to 0 (drain). */
@@ -119,34 +139,95 @@ export class QueueConsumer {
     private readonly maxDecompressedBytes = DEFAULT_MAX_DECOMPRESSED_BYTES,
   ) {
     this.logger = new Logger(`Consumer ${spec.queue}`);
+    this.queues = [spec.queue];
+    this.concurrency = spec.ordered ? Infinity : spec.concurrency;
+  }
+
+  /** The queues `start` consumes: an ordered handler's partitions, as the topology declared them. */
+  consumeQueues(queues: readonly string[]): void {
+    this.queues = [...queues];
   }
 
   async start(model: ChannelModel): Promise<void> {
-    const channel = await model.createChannel();
-    channel.on('error', (err: Error) => this.logger.warn(`channel error: ${err.message}`));
-    channel.on('close', () => {
-      if (this.channel !== channel) return;
-      this.channel = undefined;
-      if (this.consumerTag) this.onChannelLost(new Error(`consumer channel of ${this.spec.queue} closed`));
-    });
-    await channel.prefetch(this.spec.prefetch);
-    this.channel = channel;
-    const acks = (this.acks = new AckBatch(channel));
-    const { consumerTag } = await channel.consume(
-      this.spec.queue,
-      (message) => this.onDelivery(channel, acks, message),
-      {
-        noAck: false,
-      },
-    );
-    this.consumerTag = consumerTag;
+    this.model = model;
+    for (const queue of this.queues) await this.open(model, queue);
+    if (this.spec.ordered) await this.join(model);
+    const interval = this.spec.ordered?.rebalanceIntervalMs;
+    if (interval && !this.rebalanceTimer && this.queues.length > 1) {
+      this.rebalanceTimer = setInterval(() => void this.rebalance(), interval);
+      this.rebalanceTimer.unref();
+    }
   }
 
-  /** Stop taking deliveries; what is in flight goes on. */
+  /** Consumes `queue` on a channel of its own. */
+  private async open(model: ChannelModel, queue: string): Promise<Source> {
+    const channel = await model.createChannel();
+    channel.on('error', (err: Error) => this.logger.warn(`channel error (${queue}): ${err.message}`));
+    const source: Source = { queue, channel, acks: new AckBatch(channel), inFlight: 0, used: false, releasing: false };
+    channel.on('close', () => {
+      // Not when this consumer closed it (close, a partition handed over): its sources no longer list it.
+      if (!this.sources.includes(source)) return;
+      this.sources = this.sources.filter((other) => other !== source);
+      if (source.consumerTag) this.onChannelLost(new Error(`consumer channel of ${queue} closed`));
+    });
+    // Ordered: one message per partition at a time, acknowledged before the next is delivered.
+    await channel.prefetch(this.spec.ordered ? 1 : this.spec.prefetch);
+    this.sources.push(source);
+    const { consumerTag } = await channel.consume(queue, (message) => this.onDelivery(source, message), {
+      noAck: false,
+    });
+    source.consumerTag = consumerTag;
+    return source;
+  }
+
+  /**
+   * Ordered: consumes `<queue>.members`, to which nothing is sent, so that the queue's consumer count
+   * is the number of replicas (a partition's counts its active consumer only). Its loss is not fatal:
+   * the replica is counted again after the next reconnect.
+   */
+  private async join(model: ChannelModel): Promise<void> {
+    const channel = await model.createChannel();
+    channel.on('error', (err: Error) => this.logger.warn(`members channel error: ${err.message}`));
+    channel.on('close', () => {
+      if (this.membership === channel) this.membership = undefined;
+    });
+    this.membership = channel;
+    await channel.consume(Topology.membersQueue(this.spec.queue), (message) => message && channel.nack(message), {
+      noAck: false,
+    });
+  }
+
+  /** Leaves `<queue>.members`: no longer counted as a replica. */
+  private async leave(): Promise<void> {
+    const channel = this.membership;
+    this.membership = undefined;
+    await channel?.close().catch(() => undefined);
+  }
+
+  /**
+   * Stop taking deliveries; what is in flight goes on. Ordered, the partitions are not cancelled: on a
+   * queue with single active consumer a `basic.cancel` makes the next replica active at once, while the
+   * handler in flight here has not committed, and it would handle the subject's next event first.
+   * Instead what the partitions deliver from now on is left unacknowledged (a delivery waiting to be
+   * retried in place too), and `close` closes their channels once the handlers in flight settled: the
+   * broker puts what they hold back at the head of each partition before it makes another replica active.
+   */
   async cancel(): Promise<void> {
-    const { channel, consumerTag } = this;
-    this.consumerTag = undefined;
-    if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => undefined);
+    this.cancelled = true;
+    this.stopRebalancing();
+    await this.leave();
+    if (this.spec.ordered) {
+      for (const source of this.sources) source.releasing = true;
+    } else {
+      await Promise.all(
+        this.sources.map(async (source) => {
+          const consumerTag = source.consumerTag;
+          source.consumerTag = undefined;
+          if (consumerTag) await source.channel.cancel(consumerTag).catch(() => undefined);
+        }),
+      );
+    }
+    for (const source of this.sources) source.backoff?.();
   }
 
   get inFlightCount(): number {
@@ -159,73 +240,189 @@ export class QueueConsumer {
   }
 
   async close(): Promise<void> {
-    this.acks?.flush();
-    const channel = this.channel;
-    this.channel = undefined;
-    this.consumerTag = undefined;
-    await channel?.close().catch(() => undefined);
+    this.stopRebalancing();
+    await this.leave();
+    const sources = this.sources;
+    this.sources = [];
+    await Promise.all(
+      sources.map(async (source) => {
+        source.acks.flush();
+        source.consumerTag = undefined;
+        await source.channel.close().catch(() => undefined);
+      }),
+    );
   }
 
-  /** The connection is gone: so are this consumer's channel and its unacked deliveries. */
+  /** The connection is gone: so are this consumer's channels and their unacked deliveries. */
   detach(): void {
-    this.channel = undefined;
-    this.consumerTag = undefined;
+    this.model = undefined;
+    this.membership = undefined;
+    const sources = this.sources;
+    this.sources = [];
+    for (const source of sources) {
+      source.consumerTag = undefined;
+      source.backoff?.();
+    }
   }
 
-  private onDelivery(channel: Channel, acks: AckBatch, message: ConsumeMessage | null): void {
+  private onDelivery(source: Source, message: ConsumeMessage | null): void {
     if (message === null) {
       // The broker cancelled us (queue deleted or failed over): recover through a reconnect.
-      if (this.channel === channel)
-        this.onChannelLost(new Error(`broker cancelled the consumer of ${this.spec.queue}`));
+      if (this.sources.includes(source))
+        this.onChannelLost(new Error(`broker cancelled the consumer of ${source.queue}`));
       return;
     }
+    // A partition being handed over: left unacknowledged, it goes back to the head of its queue when
+    // the channel closes, for the replica that takes the partition.
+    if (source.releasing) return;
     // Per delivery the pipeline costs as few promises as it can: each one is paid again in the
     // AsyncLocalStorage hooks TraceContext turns on. Slots and in-flight work are counted, not
     // awaited, and a delivery whose handler finished synchronously is acked without any promise.
     this.inFlight++;
-    acks.delivered(message);
-    if (this.active < this.spec.concurrency) this.process(acks, message);
-    else this.waiting.push(() => this.process(acks, message));
+    source.inFlight++;
+    source.used = true;
+    source.acks.delivered(message);
+    const tries: Tries = { attempt: attemptOf(message), outageRetries: outageRetriesOf(message) };
+    if (this.active < this.concurrency) this.process(source, message, tries);
+    else this.waiting.push(() => this.process(source, message, tries));
   }
 
   /** Handles the delivery in a slot (all `concurrency` handlers busy: it waited for one) and settles it. */
-  private process(acks: AckBatch, message: ConsumeMessage): void {
+  private process(source: Source, message: ConsumeMessage, tries: Tries): void {
     this.active++;
-    const seen: Seen = { startedAt: performance.now() };
+    const seen: Seen = { startedAt: performance.now(), ...tries };
     let handled: Outcome | Promise<Outcome>;
     try {
       handled = this.handle(message, seen);
     } catch (err) {
-      this.finished();
+      this.finished(source);
       throw err;
     }
-    if (handled instanceof Promise) handled.then((outcome) => this.settle(acks, message, seen, outcome));
-    else this.settle(acks, message, seen, handled);
+    if (handled instanceof Promise) handled.then((outcome) => this.settle(source, message, seen, outcome));
+    else this.settle(source, message, seen, handled);
   }
 
-  /** Acks, or publishes the retry or dead-letter copy first; then frees the slot. */
-  private settle(acks: AckBatch, message: ConsumeMessage, seen: Seen, outcome: Outcome): void {
+  /** Acks, or publishes the retry or dead-letter copy first (ordered: retries in place); then frees the slot. */
+  private settle(source: Source, message: ConsumeMessage, seen: Seen, outcome: Outcome): void {
     this.record(message, seen, outcome);
     if (outcome.kind === 'ack') {
-      acks.ack(message);
-      this.finished();
+      source.acks.ack(message);
+      this.finished(source);
       return;
     }
-    void this.settleFailure(acks, message, outcome).finally(() => this.finished());
+    if (outcome.kind === 'retry' && this.spec.ordered) {
+      this.retryInPlace(source, message, seen, outcome);
+      return;
+    }
+    void this.settleFailure(source.acks, message, seen, outcome).finally(() => this.finished(source));
+  }
+
+  /**
+   * Ordered: the failed message is not sent to the back through a delay queue, where the later events
+   * of its subject would overtake it. It stays unacknowledged, so its partition delivers nothing else,
+   * and runs again after the backoff; after `maxAttempts` it is dead-lettered and the partition moves
+   * on. Its slot is free while it waits. Cancelled (shutdown), its channel lost or its partition handed
+   * over, it is left unacknowledged instead: it goes back to the head of the partition when the channel
+   * closes, for whichever replica consumes it next.
+   */
+  private retryInPlace(source: Source, message: ConsumeMessage, seen: Seen, outcome: Failure & { kind: 'retry' }) {
+    const { delayMs, next } = nextTry(this.spec.retry, seen, outcome.outage !== undefined);
+    this.logger.warn(
+      `${describe(message)} ${retryText(this.spec.retry, seen, next, delayMs, outcome.outage)} in place, ` +
+        `holding ${source.queue}: ${outcome.error.message}`,
+    );
+    this.active--;
+    this.waiting.shift()?.();
+    const timer = setTimeout(() => wake(), delayMs);
+    const wake = () => {
+      clearTimeout(timer);
+      source.backoff = undefined;
+      if (!this.cancelled && !source.releasing && this.sources.includes(source)) {
+        this.process(source, message, next);
+        return;
+      }
+      // Not nacked: a nack would hand it straight back to this consumer, still the partition's active one.
+      this.settled(source);
+    };
+    source.backoff = wake;
   }
 
   /** A delivery is settled: its slot goes to the longest-waiting delivery, and drain hears of it. */
-  private finished(): void {
+  private finished(source: Source): void {
     this.active--;
+    this.settled(source);
+    this.waiting.shift()?.();
+  }
+
+  /** A delivery is settled (acknowledged, or handed back): drain and a partition's hand-over hear of it. */
+  private settled(source: Source): void {
     this.inFlight--;
+    source.inFlight--;
+    if (source.inFlight === 0) {
+      const idle = source.idle;
+      source.idle = undefined;
+      idle?.();
+    }
     if (this.inFlight === 0 && this.drained.length > 0) {
       // Draining (shutdown): what is settled is acknowledged now, before the channel closes.
-      this.acks?.flush();
+      for (const { acks } of this.sources) acks.flush();
       const drained = this.drained;
       this.drained = [];
       for (const resolve of drained) resolve();
     }
-    this.waiting.shift()?.();
+  }
+
+  private stopRebalancing(): void {
+    if (this.rebalanceTimer) clearInterval(this.rebalanceTimer);
+    this.rebalanceTimer = undefined;
+  }
+
+  /**
+   * Ordered: single active consumer makes the replica that subscribed first the active consumer of
+   * every partition, and the others wait on them. So that the replicas share the work, a replica that
+   * took deliveries from more partitions since the last look than its share (the partitions over the
+   * replicas, counted as the consumers of `<queue>.members`: RabbitMQ counts only the active consumer of
+   * a queue with single active consumer) hands the excess over:
+   * it lets the partition's handler finish, closes the partition's channel (anything delivered after
+   * that goes back to the head of the queue) and subscribes again, behind the replicas that waited;
+   * the broker makes the first of them active. Idle partitions stay where they are.
+   */
+  private async rebalance(): Promise<void> {
+    const model = this.model;
+    if (!model || this.cancelled || this.rebalancing) return;
+    this.rebalancing = true;
+    try {
+      const sources = this.sources.filter((source) => !source.releasing);
+      const used = sources.filter((source) => source.used || source.inFlight > 0);
+      for (const source of sources) source.used = false;
+      if (used.length <= 1) return;
+      const replicas = await consumersOf(model, Topology.membersQueue(this.spec.queue));
+      const share = Math.ceil(this.queues.length / replicas);
+      const excess = used.length - share;
+      if (replicas <= 1 || excess <= 0) return;
+      const handOver = shuffled(used.filter((source) => !source.backoff)).slice(0, excess);
+      this.logger.log(
+        `active on ${used.length} of ${this.queues.length} partitions, ${replicas} replicas: ` +
+          `handing over ${handOver.map((source) => source.queue).join(', ')}`,
+      );
+      await Promise.all(handOver.map((source) => this.handOver(model, source)));
+    } catch (error) {
+      this.logger.warn(`rebalancing the partitions failed: ${(error as Error).message}`);
+    } finally {
+      this.rebalancing = false;
+    }
+  }
+
+  /** Lets the partition's delivery in flight settle, closes its channel and subscribes to it again. */
+  private async handOver(model: ChannelModel, source: Source): Promise<void> {
+    source.releasing = true;
+    if (source.inFlight > 0) await new Promise<void>((resolve) => (source.idle = resolve));
+    source.acks.flush();
+    if (!this.sources.includes(source)) return; // the channel was lost meanwhile
+    this.sources = this.sources.filter((other) => other !== source);
+    source.consumerTag = undefined;
+    await source.channel.close().catch(() => undefined);
+    if (this.model === model && !this.cancelled) await this.open(model, source.queue);
   }
 
   /** One log line and the metrics of a delivery, once its outcome is known. */
@@ -237,7 +434,7 @@ export class QueueConsumer {
       eventId: event?.id ?? (message.properties.messageId as string | undefined),
       orderId: event?.subject,
       traceId: parseTraceparent(seen.traceparent)?.traceId,
-      attempt: attemptOf(message),
+      attempt: seen.attempt,
       outcome: outcome.kind === 'ack' ? (outcome.duplicate ? 'duplicate' : 'ack') : outcome.kind,
       reason: outcome.kind === 'dead-letter' ? outcome.reason : undefined,
       durationMs: performance.now() - seen.startedAt,
@@ -258,29 +455,21 @@ export class QueueConsumer {
   }
 
   /** A failed delivery: acked once its retry or dead-letter copy is confirmed, else handed back. */
-  private async settleFailure(acks: AckBatch, message: ConsumeMessage, outcome: Failure): Promise<void> {
+  private async settleFailure(acks: AckBatch, message: ConsumeMessage, seen: Seen, outcome: Failure): Promise<void> {
     let exchange: string;
     let own: Record<string, unknown>;
     if (outcome.kind === 'retry') {
       // A dependency out of reach (the database) says nothing against the message: it keeps its
       // attempt and comes back after the policy's backoff (capped at its longest delay) for as long
       // as the outage lasts. Any other failure spends the attempt.
-      const outageRetries = outcome.outage ? outageRetriesOf(message) + 1 : undefined;
-      const delayMs = retryDelayMs(
-        this.spec.retry,
-        outageRetries ? Math.min(outageRetries, this.spec.retry.maxAttempts - 1) : outcome.attempt,
-      );
+      const { delayMs, next } = nextTry(this.spec.retry, seen, outcome.outage !== undefined);
       this.logger.warn(
-        `${describe(message)} ` +
-          (outageRetries
-            ? `waits for the ${outcome.outage} (retry ${outageRetries} in ${delayMs} ms, attempt ${outcome.attempt} not spent)`
-            : `failed attempt ${outcome.attempt}/${this.spec.retry.maxAttempts}, retrying in ${delayMs} ms`) +
-          `: ${outcome.error.message}`,
+        `${describe(message)} ${retryText(this.spec.retry, seen, next, delayMs, outcome.outage)}: ${outcome.error.message}`,
       );
       exchange = Topology.delayExchange(this.app);
       own = {
-        [Headers.attempt]: outageRetries ? outcome.attempt : outcome.attempt + 1,
-        ...(outageRetries && { [Headers.outageRetries]: outageRetries }),
+        [Headers.attempt]: next.attempt,
+        ...(next.outageRetries > 0 && { [Headers.outageRetries]: next.outageRetries }),
         [Topology.delayHeader]: String(delayMs),
         [Headers.error]: truncate(outcome.error.message),
       };
@@ -288,7 +477,7 @@ export class QueueConsumer {
       this.logger.error(`${describe(message)} dead-lettered (${outcome.reason}): ${outcome.error.message}`);
       exchange = Topology.deadLetterExchange(this.app);
       own = {
-        [Headers.attempt]: attemptOf(message),
+        [Headers.attempt]: seen.attempt,
         [Headers.reason]: outcome.reason,
         [Headers.error]: truncate(outcome.error.message),
         [Headers.errorType]: outcome.error.name,
@@ -357,7 +546,7 @@ export class QueueConsumer {
       };
     }
 
-    const attempt = attemptOf(message);
+    const attempt = seen.attempt;
     const ctx = new EventContext(message, event.id, attempt, receivedVersion, this.spec.queue, this.outbox);
     const traceparent = parseTraceparent(String(message.properties.headers?.['traceparent'] ?? ''))
       ? String(message.properties.headers?.['traceparent'])
@@ -439,11 +628,56 @@ function asError(err: unknown): Error {
   return new Error(String(err));
 }
 
-/** What is known of a delivery while it is handled, for its log line and metrics. */
-interface Seen {
+/** What is known of a delivery while it is handled, for its log line and metrics; and its tries so far. */
+interface Seen extends Tries {
   startedAt: number;
   event?: CloudEvent<unknown>;
   traceparent?: string;
+}
+
+/** A queue consumed on a channel of its own. */
+interface Source {
+  queue: string;
+  channel: Channel;
+  /** The acknowledgements of the channel, coalesced. */
+  acks: AckBatch;
+  consumerTag?: string;
+  /** Deliveries of this queue taken and not settled. */
+  inFlight: number;
+  /** Ordered: took a delivery since the last rebalance, so this replica is its active consumer. */
+  used: boolean;
+  /** Being handed over: what it delivers now is left to go back to the queue when its channel closes. */
+  releasing: boolean;
+  /** Resolves the hand-over's wait once `inFlight` drops to 0. */
+  idle?: () => void;
+  /** Ordered: a delivery waits out its backoff in place; calling this ends the wait at once. */
+  backoff?: () => void;
+}
+
+function retryText(policy: RetryPolicy, tries: Tries, next: Tries, delayMs: number, outage?: string): string {
+  return outage
+    ? `waits for the ${outage} (retry ${next.outageRetries} in ${delayMs} ms, attempt ${tries.attempt} not spent)`
+    : `failed attempt ${tries.attempt}/${policy.maxAttempts}, retrying in ${delayMs} ms`;
+}
+
+/** The consumers of `queue` (at least 1: this one). */
+async function consumersOf(model: ChannelModel, queue: string): Promise<number> {
+  const channel = await model.createChannel();
+  channel.on('error', () => undefined);
+  try {
+    return Math.max(1, (await channel.checkQueue(queue)).consumerCount);
+  } finally {
+    await channel.close().catch(() => undefined);
+  }
+}
+
+function shuffled<T>(items: readonly T[]): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j] as T, copy[i] as T];
+  }
+  return copy;
 }
 
 function outageRetriesOf(message: ConsumeMessage): number {

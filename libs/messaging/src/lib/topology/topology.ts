@@ -1,5 +1,6 @@
-import type { Channel } from 'amqplib';
+import type { Channel, Options } from 'amqplib';
 import type { AppName, ProducerName } from '@shop/contracts';
+import { assertReplicatedQueue } from './replication';
 
 /**
  * Names and declarations of everything an app needs on the broker.
@@ -10,6 +11,17 @@ import type { AppName, ProducerName } from '@shop/contracts';
  *                    delay, so a long wait never blocks a short one) and expires into ...
  *   <app>.retry      direct exchange routing it back to its queue (routing key = queue name)
  *   <app>.dlx        direct exchange to <queue>.dlq, for messages that cannot or could not be handled
+ *
+ * An ordered handler (`@ConsumeEvent(..., { ordered: 'subject' })`) has no <queue> of its own:
+ *
+ *   <queue>.partitions  consistent-hash exchange (plugin rabbitmq_consistent_hash_exchange), bound to the
+ *                       handler's exchanges and routing keys, and to <app>.retry with key <queue> (redrives);
+ *                       it hashes the AMQP correlation-id, which the relay sets to the event's subject
+ *   <queue>.p0 ... .pN-1  quorum queues with single active consumer, bound with equal weights: all events
+ *                       of one subject land in one partition, which one replica consumes at a time
+ *   <queue>.dlq         one dead-letter queue for all partitions (dead-letter routing key <queue>)
+ *   <queue>.members     a queue nothing is sent to, which every replica consumes: its consumer count is
+ *                       the number of replicas (a partition counts only its active consumer)
  */
 export const Topology = {
   /** The topic exchange of an app, or of an HTTP producer (which the bridge publishes to). */
@@ -21,7 +33,26 @@ export const Topology = {
   deadLetterQueue: (queue: string) => `${queue}.dlq`,
   /** Header that picks the delay queue on the headers exchange (x- headers are not matched there). */
   delayHeader: 'shop-delay-ms',
+  /** An ordered handler's consistent-hash exchange, which spreads its events over its partitions by subject. */
+  partitionExchange: (queue: string) => `${queue}.partitions`,
+  /** Partition `index` (from 0) of an ordered handler's queue. */
+  partitionQueue: (queue: string, index: number) => `${queue}.p${index}`,
+  /** An ordered handler's queue of no messages, consumed by each replica: its consumers are the replicas. */
+  membersQueue: (queue: string) => `${queue}.members`,
 };
+
+/** The exchange type of the partitions, from the plugin rabbitmq_consistent_hash_exchange. */
+export const CONSISTENT_HASH_EXCHANGE = 'x-consistent-hash';
+export const CONSISTENT_HASH_PLUGIN = 'rabbitmq_consistent_hash_exchange';
+
+/**
+ * What the partition exchange hashes: the AMQP `correlation-id` property, which the outbox relay sets to
+ * the CloudEvent's subject (relayProperties) and every retry, dead-letter and redrive copy keeps. A
+ * message property rather than a header (`hash-header`) because RabbitMQ 3.10 and 4.x both take it, and
+ * a producer cannot forget it while it publishes through the outbox. A message without one is hashed as
+ * "undefined": all such messages go to one partition, none is lost.
+ */
+export const PARTITION_HASH_ARGUMENTS = { 'hash-property': 'correlation_id' } as const;
 
 export interface Binding {
   exchange: ProducerName;
@@ -31,6 +62,30 @@ export interface Binding {
 export interface QueueDeclaration {
   queue: string;
   bindings: Binding[];
+  /** Ordered: this many partitions (`<queue>.p0` ...) behind a consistent-hash exchange, instead of `<queue>`. */
+  partitions?: number;
+}
+
+/** What declareTopology found: the queues to consume, per declared queue. */
+export interface DeclaredTopology {
+  /**
+   * An ordered handler's partitions, `<queue>.p0` to `.pN-1`, and any partition past N that a larger
+   * partition count left with messages in it (unbound now, consumed until empty, deleted at a start
+   * that finds it empty). A queue that is not ordered is consumed as itself and is not listed.
+   */
+  partitions: Map<string, string[]>;
+}
+
+/** The broker refused the partition exchange's type: the plugin is not enabled. */
+export class ConsistentHashUnavailableError extends Error {
+  constructor(queue: string, cause: string) {
+    super(
+      `${queue} is ordered, which needs the ${CONSISTENT_HASH_EXCHANGE} exchange type: enable the ` +
+        `${CONSISTENT_HASH_PLUGIN} plugin on the broker (rabbitmq-plugins enable ${CONSISTENT_HASH_PLUGIN}); ` +
+        `the broker said: ${cause}`,
+    );
+    this.name = 'ConsistentHashUnavailableError';
+  }
 }
 
 const quorum = { 'x-queue-type': 'quorum' } as const;
@@ -50,9 +105,15 @@ export async function declareTopology(
   queues: QueueDeclaration[],
   delaysMs: number[],
   deliveryLimit: number,
-): Promise<void> {
+  /** x-quorum-initial-group-size of the quorum queues (replication.ts); undefined: not set (one node). */
+  groupSize?: number,
+): Promise<DeclaredTopology> {
+  const declared: DeclaredTopology = { partitions: new Map() };
+  // With a group size each queue is declared on a channel of its own (a refusal closes it: replication.ts).
+  const assertQueue = (queue: string, options: Options.AssertQueue) =>
+    groupSize ? assertReplicatedQueue(openChannel, queue, options, groupSize) : channel.assertQueue(queue, options);
   await channel.assertExchange(Topology.exchange(app), 'topic', { durable: true });
-  if (queues.length === 0) return;
+  if (queues.length === 0) return declared;
 
   const retryExchange = Topology.retryExchange(app);
   const deadLetterExchange = Topology.deadLetterExchange(app);
@@ -62,7 +123,7 @@ export async function declareTopology(
 
   for (const delayMs of delaysMs) {
     const delayQueue = Topology.delayQueue(app, delayMs);
-    await channel.assertQueue(delayQueue, {
+    await assertQueue(delayQueue, {
       durable: true,
       arguments: {
         ...quorum,
@@ -77,24 +138,134 @@ export async function declareTopology(
     });
   }
 
-  for (const { queue, bindings } of queues) {
+  for (const { queue, bindings, partitions } of queues) {
     const deadLetterQueue = Topology.deadLetterQueue(queue);
-    await channel.assertQueue(deadLetterQueue, { durable: true, arguments: { ...quorum } });
+    await assertQueue(deadLetterQueue, { durable: true, arguments: { ...quorum } });
     await channel.bindQueue(deadLetterQueue, deadLetterExchange, queue);
-    await channel.assertQueue(queue, {
+    // An ordered handler's partitions share these (dead letters to <queue>.dlq, the delivery limit).
+    const queueArguments = {
+      ...quorum,
+      ...atLeastOnceDeadLettering,
+      'x-delivery-limit': deliveryLimit,
+      'x-dead-letter-exchange': deadLetterExchange,
+      'x-dead-letter-routing-key': queue,
+    };
+    if (partitions !== undefined) {
+      const source = await declarePartitions(channel, openChannel, queue, partitions, (partition) =>
+        assertQueue(partition, {
+          durable: true,
+          arguments: { ...queueArguments, 'x-single-active-consumer': true },
+        }),
+      );
+      await assertQueue(Topology.membersQueue(queue), { durable: true, arguments: { ...quorum } });
+      // Redrives come back through the retry exchange (routing key: the queue) and are hashed again.
+      await channel.bindExchange(source, retryExchange, queue);
+      for (const binding of bindings) {
+        if (binding.exchange !== app) await ensureExchange(openChannel, Topology.exchange(binding.exchange));
+        await channel.bindExchange(source, Topology.exchange(binding.exchange), binding.routingKey);
+      }
+      declared.partitions.set(queue, [
+        ...partitionQueues(queue, partitions),
+        ...(await retireExtraPartitions(openChannel, queue, partitions)),
+      ]);
+      continue;
+    }
+    await assertQueue(queue, {
       durable: true,
-      arguments: {
-        ...quorum,
-        ...atLeastOnceDeadLettering,
-        'x-delivery-limit': deliveryLimit,
-        'x-dead-letter-exchange': deadLetterExchange,
-        'x-dead-letter-routing-key': queue,
-      },
+      arguments: queueArguments,
     });
     await channel.bindQueue(queue, retryExchange, queue);
     for (const binding of bindings) {
       if (binding.exchange !== app) await ensureExchange(openChannel, Topology.exchange(binding.exchange));
       await channel.bindQueue(queue, Topology.exchange(binding.exchange), binding.routingKey);
+    }
+  }
+  return declared;
+}
+
+/** `<queue>.p0` to `<queue>.p<partitions - 1>`. */
+export function partitionQueues(queue: string, partitions: number): string[] {
+  return Array.from({ length: partitions }, (_, index) => Topology.partitionQueue(queue, index));
+}
+
+/**
+ * The consistent-hash exchange of an ordered queue and its partitions, each bound with weight 1 (an
+ * equal share of the hash ring). Returns the exchange, to which the handler's bindings go.
+ */
+async function declarePartitions(
+  channel: Channel,
+  openChannel: () => Promise<Channel>,
+  queue: string,
+  partitions: number,
+  assertPartition: (partition: string) => Promise<unknown>,
+): Promise<string> {
+  const exchange = Topology.partitionExchange(queue);
+  await assertPartitionExchange(openChannel, queue);
+  for (const partition of partitionQueues(queue, partitions)) {
+    await assertPartition(partition);
+    await channel.bindQueue(partition, exchange, '1');
+  }
+  return exchange;
+}
+
+/**
+ * Declares the consistent-hash exchange on a channel of its own. Without the plugin RabbitMQ answers
+ * an unknown exchange type with a connection error (503 COMMAND_INVALID), which amqplib reports on the
+ * connection, not always on the call: both are watched, and either becomes a ConsistentHashUnavailableError.
+ */
+async function assertPartitionExchange(openChannel: () => Promise<Channel>, queue: string): Promise<void> {
+  const declare = await openChannel();
+  let refusal: string | undefined;
+  const onError = (error: Error) => (refusal ??= error.message);
+  declare.on('error', onError);
+  try {
+    await declare.assertExchange(Topology.partitionExchange(queue), CONSISTENT_HASH_EXCHANGE, {
+      durable: true,
+      arguments: PARTITION_HASH_ARGUMENTS,
+    });
+  } catch (error) {
+    const message = refusal ?? (error as Error).message;
+    if (unknownExchangeType(message)) throw new ConsistentHashUnavailableError(queue, message);
+    throw error;
+  } finally {
+    await declare.close().catch(() => undefined);
+  }
+}
+
+/** The broker's words for an exchange type no plugin provides. */
+export function unknownExchangeType(message: string | undefined): boolean {
+  return !!message && /unknown exchange type '?x-consistent-hash/i.test(message);
+}
+
+/**
+ * Partitions past `partitions` (`<queue>.p<partitions>`, ... while they exist) are what a larger
+ * partition count left: each is unbound from the exchange (the ring then spans the current ones),
+ * deleted when empty, and otherwise returned, to be consumed until it is.
+ */
+async function retireExtraPartitions(
+  openChannel: () => Promise<Channel>,
+  queue: string,
+  partitions: number,
+): Promise<string[]> {
+  const left: string[] = [];
+  for (let index = partitions; ; index++) {
+    const partition = Topology.partitionQueue(queue, index);
+    const channel = await openChannel();
+    channel.on('error', () => undefined);
+    try {
+      try {
+        await channel.checkQueue(partition);
+      } catch {
+        return left; // 404: none past this one
+      }
+      await channel.unbindQueue(partition, Topology.partitionExchange(queue), '1');
+      try {
+        await channel.deleteQueue(partition, { ifEmpty: true });
+      } catch {
+        left.push(partition); // 406 PRECONDITION_FAILED: messages wait in it
+      }
+    } finally {
+      await channel.close().catch(() => undefined);
     }
   }
 }

@@ -20,6 +20,16 @@ export interface ConsumeEventOptions extends ConsumerOptions {
    * method name (a rename of either keeps the queue and what waits in it).
    */
   queue: string;
+  /**
+   * `'subject'`: the events of one subject (one order) are handled one at a time, in the order they
+   * were published, however many replicas run. They are spread by a hash of the subject over
+   * `MessagingOptions.ordered.partitions` quorum queues with single active consumer (`<queue>.p0` ...),
+   * each consumed by one replica at a time, one message at a time; a failed attempt is retried in
+   * place, holding its partition, and dead-lettered after `retry.maxAttempts`. It costs throughput
+   * (one handler at a time per partition): README, Ordered consumption. Needs the broker plugin
+   * rabbitmq_consistent_hash_exchange; `prefetch` and `concurrency` do not apply.
+   */
+  ordered?: 'subject';
 }
 
 /** What `@ConsumeEvent` declares, as the transport reads it from the pattern's extras. */

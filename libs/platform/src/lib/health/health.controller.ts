@@ -31,7 +31,14 @@ export class HealthController {
       () => {
         const indicator = this.indicators.check('broker');
         const status = this.messaging.status();
-        const details = { consumers: status.consumers.length, blocked: status.blocked, reconnects: status.reconnects };
+        const details = {
+          consumers: status.consumers.length,
+          blocked: status.blocked,
+          reconnects: status.reconnects,
+          // the broker node (host:port) the connection is on, with the number the URL names
+          ...(status.node ? { node: status.node } : {}),
+          nodes: status.nodes,
+        };
         if (status.connected && !status.blocked) return indicator.up(details);
         return indicator.down({
           ...details,

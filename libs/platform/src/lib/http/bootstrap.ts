@@ -13,7 +13,7 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swag
 import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { Logger as PinoLogger, LoggerModule } from 'nestjs-pino';
-import { startEventTransport } from '@shop/messaging';
+import { MessagingService, startEventTransport } from '@shop/messaging';
 import type { z } from 'zod';
 import { checkBrokerSettings } from '../broker-connection';
 import type { BrokerSettings } from '../broker-settings';
@@ -118,6 +118,12 @@ export async function runApp<S extends z.ZodRawShape>(definition: AppDefinition<
     await app.close();
     process.exit(1);
   }
+  // A broker that lacks what the handlers need (an ordered handler without the consistent-hash
+  // plugin), which no reconnect changes: the same one line, and stop.
+  app.get(MessagingService).onFatal((error) => {
+    process.stderr.write(`${definition.name}: ${error.message}\n`);
+    void app.close().finally(() => process.exit(1));
+  });
   await app.listen(settings.PORT);
   logger.log(`listening on port ${settings.PORT}`);
   return app;
