@@ -85,6 +85,8 @@ interface Service {
   healthcheck?: { test?: string | string[]; disable?: boolean };
   restart?: string;
   depends_on?: string[] | Record<string, { condition?: string }>;
+  hostname?: string;
+  profiles?: string[];
 }
 interface ComposeFile {
   name?: string;
@@ -223,6 +225,42 @@ describe('docker-compose.yml', () => {
     );
   });
 
+  it('runs three RabbitMQ nodes with the cluster profile, joined by one cookie and peer discovery of each other', () => {
+    const nodes = ['rabbitmq', 'rabbitmq-2', 'rabbitmq-3'];
+    const cookies = nodes.map((name) => environmentOf(services[name] ?? {})['RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS']);
+    expect(new Set(cookies).size).toBe(1);
+    expect(cookies[0]).toMatch(/-setcookie \S+/);
+    const clusterConf = read('docker/rabbitmq/cluster.conf');
+    expect(clusterConf).toMatch(/^cluster_formation\.peer_discovery_backend = classic_config$/m);
+    for (const [i, name] of nodes.entries()) {
+      expect(services[name]?.hostname).toBe(name);
+      expect(clusterConf).toContain(`cluster_formation.classic_config.nodes.${i + 1} = rabbit@${name}`);
+    }
+    for (const name of nodes.slice(1)) {
+      expect(services[name]?.profiles).toEqual(['cluster']);
+      expect(services[name]?.image).toBe(services['rabbitmq']?.image);
+      expect(JSON.stringify(services[name]?.volumes)).toContain('cluster.conf');
+    }
+  });
+
+  it("gives every RabbitMQ node the deployment's advanced.config, and quorum queues three replicas by themselves", () => {
+    const advanced = read('docker/rabbitmq/advanced.config');
+    // a dead-letter hop that failed during an election is tried again after 10 s, not the default 3 min
+    expect(advanced).toMatch(/\{dead_letter_worker_publisher_confirm_timeout, 10000\}/);
+    for (const name of ['rabbitmq', 'rabbitmq-2', 'rabbitmq-3']) {
+      expect(JSON.stringify(services[name]?.volumes)).toContain(
+        './docker/rabbitmq/advanced.config:/etc/rabbitmq/advanced.config',
+      );
+    }
+    const conf = read('docker/rabbitmq/shop.conf');
+    expect(conf).toMatch(/^quorum_queue\.continuous_membership_reconciliation\.enabled = true$/m);
+    expect(conf).toMatch(/^quorum_queue\.continuous_membership_reconciliation\.target_group_size = 3$/m);
+    // the consistent-hash exchange of ordered handlers, beside the image's own plugins
+    expect(read('docker/rabbitmq/enabled_plugins')).toMatch(
+      /^\[(?=.*rabbitmq_consistent_hash_exchange)(?=.*rabbitmq_management)(?=.*rabbitmq_prometheus)[a-z_,]+\]\.\s*$/,
+    );
+  });
+
   it('runs RabbitMQ 4 with the management UI and PostgreSQL 17', () => {
     expect(services['rabbitmq']?.image).toMatch(/^rabbitmq:4[.\d]*-management/);
     expect(portMappings(services['rabbitmq'] ?? {})).toEqual(
@@ -321,10 +359,13 @@ describe('docker-compose.yml', () => {
       expect(decodeURIComponent(url.password)).toBe(postgresEnv['POSTGRES_PASSWORD']);
     });
 
-    it('uses the broker on the rabbitmq service', () => {
+    it("uses the broker on the rabbitmq service, and the cluster profile's nodes when they run", () => {
       const url = new URL(env['RABBITMQ_URL'] ?? '');
       expect(url.protocol).toMatch(/^amqps?:$/);
-      expect(url.hostname).toBe('rabbitmq');
+      // amqp://user@rabbitmq,rabbitmq-2,rabbitmq-3:5672/shop: the nodes share the port, user and vhost
+      const hosts = url.hostname.split(',');
+      expect(hosts[0]).toBe('rabbitmq');
+      for (const host of hosts.slice(1)) expect(services[host]?.profiles ?? []).toEqual(['cluster']);
       expect(['', '5672']).toContain(url.port);
     });
 
