@@ -1,45 +1,5 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { Client } from 'pg';
 import { runChaos, type ChaosReport } from '../src/chaos/chaos';
-
-const run = promisify(execFile);
-
-/** Names on the machine's shared services that a chaos run could have left: there must be none. */
-async function chaosLeftovers(): Promise<string[]> {
-  const found: string[] = [];
-  try {
-    const { stdout } = await run(process.env['RABBITMQCTL'] || 'rabbitmqctl', ['-q', 'list_vhosts'], {
-      timeout: 30_000,
-    });
-    found.push(
-      ...stdout
-        .split('\n')
-        .filter((name) => /chaos/.test(name))
-        .map((name) => `vhost ${name}`),
-    );
-  } catch {
-    // no local broker to compare (testcontainers): nothing of ours can be on it either
-  }
-  if (process.env['DATABASE_URL']) {
-    const client = new Client({ connectionString: process.env['DATABASE_URL'], connectionTimeoutMillis: 5_000 });
-    try {
-      await client.connect();
-      const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database');
-      found.push(
-        ...rows
-          .map((row) => row.datname)
-          .filter((name) => /chaos/.test(name))
-          .map((name) => `database ${name}`),
-      );
-    } catch {
-      // no shared database reachable
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-  }
-  return found;
-}
+import { chaosLeftovers } from '../src/chaos/leftovers';
 
 describe('chaos (fixed seed, ~200 orders, every fault kind, private broker and database)', () => {
   let report: ChaosReport;
@@ -85,7 +45,7 @@ describe('chaos (fixed seed, ~200 orders, every fault kind, private broker and d
   });
 
   it("leaves the machine's RabbitMQ and PostgreSQL as they were, and the environment too", async () => {
-    expect(report.private).toEqual({ broker: true, postgres: true });
+    expect(report.private).toEqual({ broker: true, postgres: true, clusterNodes: 0 });
     expect(await chaosLeftovers()).toEqual(sharedBefore);
     expect({ RABBITMQ_URL: process.env['RABBITMQ_URL'], DATABASE_URL: process.env['DATABASE_URL'] }).toEqual(saved);
   });

@@ -3,6 +3,22 @@ import * as amqp from 'amqplib';
 
 export const APP_EXCHANGES = ['orders', 'inventory', 'payments', 'notifications'] as const;
 
+/**
+ * A connection to the first of `urls` (one per node of a cluster, or one URL) that accepts one: a
+ * tool of the test keeps working while one node of the cluster is down.
+ */
+export async function connectAny(urls: string | readonly string[]): Promise<amqp.ChannelModel> {
+  let lastError: unknown;
+  for (const url of typeof urls === 'string' ? [urls] : urls) {
+    try {
+      return await amqp.connect(url);
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError ?? new Error('no broker URL given');
+}
+
 export interface DeadLetterQueue {
   queue: string;
   /** checkQueue's messageCount (ready messages). */
@@ -14,8 +30,11 @@ export interface DeadLetterQueue {
 }
 
 /** Every `<queue>.dlq` in the vhost: its count (amqplib checkQueue) and the message ids it holds. */
-export async function inspectDeadLetterQueues(url: string, queueNames: string[]): Promise<DeadLetterQueue[]> {
-  const connection = await amqp.connect(url);
+export async function inspectDeadLetterQueues(
+  urls: string | readonly string[],
+  queueNames: string[],
+): Promise<DeadLetterQueue[]> {
+  const connection = await connectAny(urls);
   const result: DeadLetterQueue[] = [];
   try {
     for (const queue of queueNames.filter((name) => name.endsWith('.dlq')).sort()) {
@@ -47,8 +66,8 @@ export interface PoisonMessage {
 }
 
 /** Publishes `count` unreadable messages to the orders exchange with routing key order.placed. */
-export async function publishPoison(url: string, count: number): Promise<PoisonMessage[]> {
-  const connection = await amqp.connect(url);
+export async function publishPoison(urls: string | readonly string[], count: number): Promise<PoisonMessage[]> {
+  const connection = await connectAny(urls);
   const published: PoisonMessage[] = [];
   try {
     const channel = await connection.createConfirmChannel();
@@ -111,7 +130,8 @@ const POISON_KINDS = ['invalid-json', 'unknown-type', 'schema-invalid', 'not-clo
  * sees every event; a `rate` share of them is published again verbatim (same exchange, routing key,
  * body and properties, messageId and user-id included) after a short random delay, as a producer that
  * lost a confirm sends its event again. `url`'s user must be tagged `impersonator`: RabbitMQ lets no
- * one else publish under another user's user-id. Reconnects after a broker restart.
+ * one else publish under another user's user-id. Reconnects after a broker restart (to the next node of
+ * `urls` when given one per node of a cluster).
  */
 export class Duplicator {
   seen = 0;
@@ -124,7 +144,7 @@ export class Duplicator {
   private readonly pending = new Set<Promise<void>>();
 
   constructor(
-    private readonly url: string,
+    private readonly urls: string | readonly string[],
     private readonly rate: number,
     private readonly rng: () => number,
     private readonly skip: (messageId: string) => boolean,
@@ -144,7 +164,7 @@ export class Duplicator {
   private async run(): Promise<void> {
     while (!this.stopped) {
       try {
-        const connection = await amqp.connect(this.url);
+        const connection = await connectAny(this.urls);
         this.connection = connection;
         const closed = new Promise<void>((resolve) => {
           connection.on('close', () => resolve());

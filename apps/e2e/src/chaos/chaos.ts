@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import {
   brokerAdminFromEnv,
+  startLocalRabbitmqCluster,
   startPrivateBroker,
   startPrivatePostgres,
+  type LocalRabbitmqCluster,
   type PrivateBroker,
   type PrivatePostgres,
 } from '@shop/testing';
@@ -20,7 +22,9 @@ import {
   type DeadLetterQueue,
   type PoisonMessage,
 } from './broker-tools';
+import { ARCHIVE_STREAM } from '../support/archive-stream';
 import { archiveViolations } from './archive-check';
+import { NodeFaults } from './node-faults';
 import { derive, random } from './prng';
 
 export interface ChaosOptions {
@@ -37,6 +41,12 @@ export interface ChaosOptions {
   poisonMessages: number;
   /** SIGKILLs of random app replicas; by default max(3, orders / 150). */
   appKills?: number;
+  /**
+   * Run on a private RabbitMQ cluster of this many nodes (3 or more; 0: one private node), the apps
+   * given every node: the broker-restart fault becomes node faults (SIGKILL of the node leading the
+   * saga's queues, brought back, then of another; `stop_app` of a third).
+   */
+  cluster: number;
   /** Use these instead of a private broker / database (then that restart fault is skipped). */
   rabbitmqUrl?: string;
   databaseUrl?: string;
@@ -53,6 +63,7 @@ export const DEFAULT_OPTIONS: ChaosOptions = {
   transientFailureRate: 0.1,
   duplicateRate: 0.05,
   poisonMessages: 5,
+  cluster: 0,
   progressIntervalMs: 5_000,
   log: (line) => process.stdout.write(`${line}\n`),
 };
@@ -69,6 +80,8 @@ export type OrderKind =
 export type FaultKind =
   | 'kill-replica'
   | 'broker-restart'
+  | 'node-kill'
+  | 'node-stop-app'
   | 'postgres-outage'
   | 'kill-after-commit'
   | 'poison'
@@ -82,6 +95,11 @@ export interface FaultEvent {
   detail: string;
   /** HTTP answers the load got while the fault lasted, by status (`no answer`: connection failed). */
   answers?: Record<string, number>;
+  /** A node fault: the node, and how long until every app replica was on another node (ms after the fault). */
+  node?: string;
+  movedMs?: number;
+  /** A node fault: ms from the node's return until every quorum queue of the vhost had all its replicas online. */
+  replicasBackMs?: number;
 }
 
 export interface Sample {
@@ -102,7 +120,7 @@ export interface InvariantResult {
 export interface ChaosReport {
   seed: number;
   options: Omit<ChaosOptions, 'log'>;
-  private: { broker: boolean; postgres: boolean };
+  private: { broker: boolean; postgres: boolean; clusterNodes: number };
   startedAt: string;
   durationsMs: { startup: number; load: number; heal: number; timeToHeal: number; check: number; total: number };
   orders: {
@@ -179,10 +197,18 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
   try {
     // 1. services and system
     let broker: PrivateBroker | undefined;
+    let cluster: LocalRabbitmqCluster | undefined;
     let postgres: PrivatePostgres | undefined;
     let rabbitmqUrl = options.rabbitmqUrl;
     let databaseUrl = options.databaseUrl;
-    if (!rabbitmqUrl) {
+    if (options.cluster) {
+      if (rabbitmqUrl) throw new Error('a cluster run starts its own broker nodes: give no RabbitMQ URL');
+      if (options.cluster < 3) throw new Error(`a cluster needs 3 nodes or more to lose one (got ${options.cluster})`);
+      log(`starting a private RabbitMQ cluster of ${options.cluster} nodes...`);
+      cluster = await startLocalRabbitmqCluster(options.cluster, { label: 'chaos' });
+      const started = cluster;
+      cleanups.push({ name: 'private cluster', fn: () => started.stop() });
+    } else if (!rabbitmqUrl) {
       process.env['TEST_PRIVATE_BROKER'] ??= 'local';
       log('starting a private RabbitMQ node...');
       broker = await startPrivateBroker('chaos');
@@ -200,16 +226,20 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       cleanups.push({ name: 'private postgres', fn: () => started.stop() });
       databaseUrl = postgres.url;
     }
-    process.env['RABBITMQ_URL'] = rabbitmqUrl;
+    if (rabbitmqUrl) process.env['RABBITMQ_URL'] = rabbitmqUrl;
     process.env['DATABASE_URL'] = databaseUrl;
-    // The broker's node: the private one's when it was started above (its adminEnv names it).
-    const brokerAdmin = brokerAdminFromEnv({ node: process.env['RABBITMQ_NODENAME'] });
+    // The broker's node: the private one's when it was started above (its adminEnv names it); the
+    // cluster's first node (vhost, users and queue listings are the whole cluster's).
+    const brokerAdmin = cluster ? cluster.admin() : brokerAdminFromEnv({ node: process.env['RABBITMQ_NODENAME'] });
 
-    log('starting the system (2 replicas of every app)...');
+    log(
+      `starting the system (2 replicas of every app${cluster ? `, each given all ${cluster.nodes.length} nodes` : ''})...`,
+    );
     const system = await startSystem({
       label: 'chaos',
       replicas: 2,
       impersonator: true,
+      cluster,
       env: {
         orders: { ORDER_TIMEOUT_MS: String(options.orderTimeoutMs) },
         payments: { PAYMENTS_TRANSIENT_FAILURE_RATE: String(options.transientFailureRate) },
@@ -433,7 +463,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     // events delivered twice, all along
     const poisonIds = new Set<string>();
     const duplicator = new Duplicator(
-      system.impersonatorUrl ?? system.brokerUrl,
+      system.impersonatorUrls ?? system.brokerUrls,
       options.duplicateRate,
       random(derive(options.seed, 7_777_777)).next,
       (id) => poisonIds.has(id),
@@ -447,6 +477,13 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     const at = () => Math.floor(options.orders * (0.08 + rng.next() * 0.8));
     for (let i = 0; i < appKills; i++) plan.push({ kind: 'kill-replica', at: at() });
     if (broker) plan.push({ kind: 'broker-restart', at: at() });
+    // one node at a time (each waits for the one before to heal: about 15 s), so early in the load, in the
+    // order NodeFaults keeps: the saga's leader SIGKILLed, another, a third cut off with stop_app
+    if (cluster) {
+      for (const share of [0.1, 0.3, 0.5]) {
+        plan.push({ kind: 'node-kill', at: Math.floor(options.orders * (share + rng.next() * 0.1)) });
+      }
+    }
     if (postgres) plan.push({ kind: 'postgres-outage', at: at() });
     plan.push({ kind: 'kill-after-commit', at: at() });
     plan.push({ kind: 'poison', at: at() });
@@ -462,9 +499,13 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       return `${app}#${replica} SIGKILL, restarted after ${downMs} ms`;
     };
 
+    // app replicas down now: a replica is only killed while its sibling runs, so the app never disappears
+    const down = new Set<string>();
+    const nodeFaults = cluster ? new NodeFaults(cluster, system, down, rng, log) : undefined;
     const runFault = async (kind: FaultKind): Promise<void> => {
-      const start = since();
+      let start = since();
       let detail = '';
+      let extra: Partial<FaultEvent> = {};
       switch (kind) {
         case 'kill-replica': {
           const app = rng.pick(APPS);
@@ -487,6 +528,15 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
           await (broker as PrivateBroker).restart();
           detail = `private RabbitMQ node stopped and started (${since() - start} ms)`;
           break;
+        case 'node-kill':
+        case 'node-stop-app': {
+          // the kind planned is a place in the sequence: NodeFaults decides which fault comes next
+          const outcome = await (nodeFaults as NodeFaults).run(() => (start = since()));
+          kind = outcome.kind;
+          detail = outcome.detail;
+          extra = { node: outcome.node, movedMs: outcome.movedMs, replicasBackMs: outcome.replicasBackMs };
+          break;
+        }
         case 'postgres-outage': {
           const downMs = rng.int(2_000, 5_000);
           const { unreachableMs } = await (postgres as PrivatePostgres).outage(downMs);
@@ -528,7 +578,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
           break;
         }
         case 'poison':
-          poison = await publishPoison(system.brokerUrl, options.poisonMessages);
+          poison = await publishPoison(system.brokerUrls, options.poisonMessages);
           for (const p of poison) poisonIds.add(p.messageId);
           detail = `${poison.length} poison messages to orders/order.placed (${[...new Set(poison.map((p) => p.kind))].join(', ')})`;
           break;
@@ -537,13 +587,11 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       }
       const end = since();
       const during = answers.filter((a) => a.at - loadStart >= start && a.at - loadStart <= end);
-      faults.push({ kind, atMs: start, durationMs: end - start, detail, answers: countByStatus(during) });
+      faults.push({ kind, atMs: start, durationMs: end - start, detail, answers: countByStatus(during), ...extra });
       log(`  fault at ${(start / 1000).toFixed(1)} s: ${kind}: ${detail}`);
     };
 
-    // faults at seeded moments of the (paced) load, each on its own; a replica is only killed while
-    // its sibling runs, so that the app itself never disappears
-    const down = new Set<string>();
+    // faults at seeded moments of the (paced) load, each on its own
     const expectedLoadMs = (options.orders / options.rate) * 1000;
     const faultLoop = Promise.all(
       plan.map(async (step) => {
@@ -638,6 +686,22 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       }
       const total = deadLetterQueues.reduce((n, q) => n + q.messageCount, 0);
       if (total >= expectedDeadLettered || Date.now() > dlqDeadline) break;
+      await sleep(1_000);
+    }
+
+    // every other queue drained: no message left ready or unacknowledged (the archive stream keeps its events)
+    let leftInQueues: string[] = [];
+    const drainDeadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        const queues = await brokerAdmin.listQueues(system.vhost);
+        leftInQueues = queues
+          .filter((q) => !q.name.endsWith('.dlq') && q.name !== ARCHIVE_STREAM && q.messages > 0)
+          .map((q) => `${q.name}: ${q.ready} ready, ${q.unacked} unacknowledged`);
+      } catch (error) {
+        leftInQueues = [`could not list the queues: ${(error as Error).message}`];
+      }
+      if (!leftInQueues.length || Date.now() > drainDeadline) break;
       await sleep(1_000);
     }
 
@@ -755,6 +819,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
         dlqPass ? [] : dlqDetails.length ? dlqDetails : [`${dlqTotal} dead-lettered`],
       ),
       result('outboxes drained (every committed event published)', dbFindings),
+      result('queues drained: no message left ready or unacknowledged but the dead letters', leftInQueues),
       result("the event archive holds every accepted order's order.placed and final event", archiveLines),
       result('no unexpected outcome', unexpected),
       result('no HTTP answer a 5xx other than 503, every 503 with Retry-After', [
@@ -795,12 +860,13 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
         transientFailureRate: options.transientFailureRate,
         duplicateRate: options.duplicateRate,
         poisonMessages: options.poisonMessages,
+        cluster: options.cluster,
         appKills,
         rabbitmqUrl: options.rabbitmqUrl,
         databaseUrl: options.databaseUrl,
         progressIntervalMs: options.progressIntervalMs,
       },
-      private: { broker: !!broker, postgres: !!postgres },
+      private: { broker: !!broker || !!cluster, postgres: !!postgres, clusterNodes: cluster?.nodes.length ?? 0 },
       startedAt,
       durationsMs: {
         startup: startupMs,

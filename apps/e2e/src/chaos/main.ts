@@ -1,12 +1,16 @@
 /**
  * `npm run chaos -- [--orders 1000] [--seed 42] [--concurrency 10] [--rate 15] [--order-timeout-ms 30000]
- *   [--failure-rate 0.1] [--duplicate-rate 0.05] [--poison 5] [--kills N] [--rabbitmq-url URL]
+ *   [--failure-rate 0.1] [--duplicate-rate 0.05] [--poison 5] [--kills N] [--cluster 3] [--rabbitmq-url URL]
  *   [--database-url URL] [--reports-dir reports]`
  * (each also as env CHAOS_ORDERS, CHAOS_SEED, ..., CHAOS_RABBITMQ_URL, CHAOS_DATABASE_URL).
  *
  * Starts the whole system (two replicas of every app) on a private RabbitMQ node and a private
  * PostgreSQL cluster, drives a seeded load of orders while injecting faults, checks the invariants,
  * prints a table and writes reports/chaos-<timestamp>.{json,md,svg}. Exits 1 when any invariant fails.
+ *
+ * `--cluster 3`: the same on a private three-node RabbitMQ cluster (this machine's rabbitmq-server), every
+ * app given all three nodes; instead of the broker restart, the node leading the saga's queues is SIGKILLed
+ * and brought back, then another, then a third is cut off with `stop_app` (reports/chaos-cluster-*).
  */
 import { join } from 'node:path';
 import { DEFAULT_OPTIONS, runChaos, runCleanups, type ChaosOptions } from './chaos';
@@ -19,7 +23,8 @@ function parseArgs(argv: string[]): { options: Partial<ChaosOptions>; reportsDir
     if (arg === '--help' || arg === '-h') {
       process.stdout.write(
         'usage: npm run chaos -- [--orders N] [--seed N] [--concurrency N] [--rate N] [--order-timeout-ms N] [--failure-rate R]\n' +
-          '       [--duplicate-rate R] [--poison N] [--kills N] [--rabbitmq-url URL] [--database-url URL] [--reports-dir DIR]\n',
+          '       [--duplicate-rate R] [--poison N] [--kills N] [--cluster N] [--rabbitmq-url URL] [--database-url URL]\n' +
+          '       [--reports-dir DIR]\n',
       );
       process.exit(0);
     }
@@ -48,12 +53,16 @@ function parseArgs(argv: string[]): { options: Partial<ChaosOptions>; reportsDir
     'duplicate-rate',
     'poison',
     'kills',
+    'cluster',
     'rabbitmq-url',
     'database-url',
     'reports-dir',
   ];
   for (const name of Object.keys(flags)) if (!known.includes(name)) throw new Error(`unknown option --${name}`);
   const kills = get('kills');
+  const cluster = num('cluster', DEFAULT_OPTIONS.cluster);
+  if (cluster > 0 && cluster < 3) throw new Error(`--cluster: 3 nodes or more, so that one may die (got ${cluster})`);
+  if (cluster > 0 && get('rabbitmq-url')) throw new Error('--cluster starts its own nodes: give no --rabbitmq-url');
   return {
     options: {
       orders: num('orders', DEFAULT_OPTIONS.orders),
@@ -65,6 +74,7 @@ function parseArgs(argv: string[]): { options: Partial<ChaosOptions>; reportsDir
       duplicateRate: num('duplicate-rate', DEFAULT_OPTIONS.duplicateRate, false),
       poisonMessages: num('poison', DEFAULT_OPTIONS.poisonMessages),
       appKills: kills === undefined ? undefined : num('kills', 0),
+      cluster,
       rabbitmqUrl: get('rabbitmq-url') || undefined,
       databaseUrl: get('database-url') || undefined,
     },

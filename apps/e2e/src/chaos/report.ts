@@ -5,6 +5,8 @@ const COLORS = { PENDING: '#e0a800', CONFIRMED: '#2e8b57', CANCELLED: '#c0392b' 
 const FAULT_COLORS: Record<string, string> = {
   'kill-replica': '#555',
   'broker-restart': '#8e44ad',
+  'node-kill': '#c2185b',
+  'node-stop-app': '#16a085',
   'postgres-outage': '#2471a3',
   'kill-after-commit': '#d35400',
   poison: '#000',
@@ -18,9 +20,16 @@ export function formatTable(report: ChaosReport): string {
     `${report.seed} / ${report.options.orders} / ${report.options.concurrency} / ${report.options.rate}/s`,
   ]);
   rows.push(['private broker / postgres', `${report.private.broker} / ${report.private.postgres}`]);
+  if (report.private.clusterNodes) rows.push(['RabbitMQ cluster nodes', String(report.private.clusterNodes)]);
   rows.push(['orders accepted', `${report.orders.accepted} of ${report.orders.requested}`]);
   for (const [state, n] of Object.entries(report.orders.byState).sort()) rows.push([`  ${state}`, String(n)]);
   for (const [kind, n] of Object.entries(report.faultCounts)) rows.push([`fault ${kind}`, String(n)]);
+  for (const f of nodeFaults(report)) {
+    rows.push([
+      `  ${f.kind} ${f.node}`,
+      `apps moved in ${optionalSeconds(f.movedMs)}, replicas online ${optionalSeconds(f.replicasBackMs)} after its return`,
+    ]);
+  }
   rows.push(['events delivered twice', `${report.duplicates.republished} (of ${report.duplicates.seen} seen)`]);
   rows.push(['load duration', seconds(report.durationsMs.load)]);
   rows.push(['time to heal (after last fault / load)', seconds(report.durationsMs.timeToHeal)]);
@@ -52,6 +61,20 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
+function optionalSeconds(ms: number | undefined): string {
+  return ms === undefined ? 'never (timed out)' : seconds(ms);
+}
+
+/** The faults that struck a broker node of the cluster. */
+function nodeFaults(report: ChaosReport) {
+  return report.faults.filter((f) => f.kind === 'node-kill' || f.kind === 'node-stop-app');
+}
+
+/** ` on a 3-node RabbitMQ cluster` or nothing. */
+function onCluster(report: ChaosReport): string {
+  return report.private.clusterNodes ? ` on a ${report.private.clusterNodes}-node RabbitMQ cluster` : '';
+}
+
 /** Orders by state over time, with a vertical line at each fault: hand-written SVG. */
 export function renderSvg(report: ChaosReport): string {
   const W = 960;
@@ -70,7 +93,7 @@ export function renderSvg(report: ChaosReport): string {
   );
   out.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
   out.push(
-    `<text x="${m.left}" y="18" font-size="13">Orders by state over time (seed ${report.seed}, ${report.orders.accepted} orders)</text>`,
+    `<text x="${m.left}" y="18" font-size="13">Orders by state over time (seed ${report.seed}, ${report.orders.accepted} orders${onCluster(report)})</text>`,
   );
   // axes and grid
   for (let i = 0; i <= 5; i++) {
@@ -131,7 +154,7 @@ export function renderMarkdown(report: ChaosReport, svgFile: string): string {
   lines.push(
     `Seed ${report.seed}, ${report.options.orders} orders, ${report.options.concurrency} in flight, two replicas of every app, ` +
       `ORDER_TIMEOUT_MS=${report.options.orderTimeoutMs}, PAYMENTS_TRANSIENT_FAILURE_RATE=${report.options.transientFailureRate}, ` +
-      `private broker: ${report.private.broker}, private PostgreSQL: ${report.private.postgres}.`,
+      `private broker: ${report.private.broker}, private PostgreSQL: ${report.private.postgres}${report.private.clusterNodes ? `, ${report.private.clusterNodes} RabbitMQ nodes in one cluster (every app given all of them)` : ''}.`,
   );
   lines.push('');
   lines.push(`![orders by state over time](${svgFile})`);
@@ -165,6 +188,35 @@ export function renderMarkdown(report: ChaosReport, svgFile: string): string {
       'relay published them; the client retries unanswered POSTs with the same Idempotency-Key on the other replica.',
   );
   lines.push('');
+  if (report.private.clusterNodes) {
+    lines.push('## Broker nodes');
+    lines.push('');
+    lines.push(
+      markdownTable(
+        [
+          'at (s)',
+          'fault',
+          'node',
+          'every app replica on another node after',
+          'every quorum queue fully replicated after its return',
+        ],
+        nodeFaults(report).map((f) => [
+          (f.atMs / 1000).toFixed(1),
+          f.kind,
+          f.node ?? '-',
+          optionalSeconds(f.movedMs),
+          optionalSeconds(f.replicasBackMs),
+        ]),
+      ),
+    );
+    lines.push('');
+    lines.push(
+      '`node-kill` is a SIGKILL of the node (its connections reset, its queue leaders elected anew on the others), ' +
+        '`node-stop-app` a `rabbitmqctl stop_app` (the node cut off while its VM runs, a partition without touching the ' +
+        'network). One node at a time: a quorum queue needs a majority of its three replicas.',
+    );
+    lines.push('');
+  }
   lines.push('## Timings');
   lines.push('');
   const d = report.durationsMs;
@@ -208,7 +260,7 @@ export function renderMarkdown(report: ChaosReport, svgFile: string): string {
  * that `prettier --check .` passes with reports/ present); returns their paths.
  */
 export async function writeReports(report: ChaosReport, dir: string): Promise<string[]> {
-  const name = `chaos-${report.startedAt.replace(/[:.]/g, '-')}`;
+  const name = `chaos-${report.private.clusterNodes ? 'cluster-' : ''}${report.startedAt.replace(/[:.]/g, '-')}`;
   return writeReport({
     dir,
     name,

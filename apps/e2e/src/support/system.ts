@@ -1,7 +1,13 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { assertTestDatabaseName, createTestVhost } from '@shop/testing';
+import {
+  assertTestDatabaseName,
+  createTestVhost,
+  localRabbitmqInstalled,
+  startLocalRabbitmqCluster,
+  type LocalRabbitmqCluster,
+} from '@shop/testing';
 import { Client } from 'pg';
 import {
   ALL_APPS,
@@ -46,16 +52,30 @@ export interface SystemOptions {
   impersonator?: boolean;
   /** Also run the HTTP bridge (its env from `env.bridge`). */
   bridge?: boolean;
+  /**
+   * A private RabbitMQ cluster to run on instead of `RABBITMQ_URL`'s broker: every app is given all of
+   * its nodes in its RABBITMQ_URL (comma-separated full URLs, its own user and the vhost in each), as a
+   * clustered deployment names them. With `E2E_RABBITMQ_CLUSTER=3` in the environment every system
+   * starts a cluster of its own of that size (and stops it with itself): any e2e suite on a cluster.
+   */
+  cluster?: LocalRabbitmqCluster;
 }
 
 export interface System {
   readonly vhost: string;
   /** The vhost as its administrator (guest): anything goes, for tests that look behind the scenes. */
   readonly brokerUrl: string;
-  /** The vhost as the broker user `app` connects as (the admin's URL with `brokerUsers: 'shared'`). */
+  /** `brokerUrl` on each node of the cluster (`cluster`), or `[brokerUrl]` on one node. */
+  readonly brokerUrls: readonly string[];
+  /**
+   * The vhost as the broker user `app` connects as (the admin's URL with `brokerUsers: 'shared'`), on the
+   * first node (the app itself is given every node of `cluster`).
+   */
   brokerUrlOf(app: AppName): string;
   /** With `impersonator: true`: the vhost as a user that may set any user-id. */
   readonly impersonatorUrl?: string;
+  /** `impersonatorUrl` on each node of the cluster (as `brokerUrls`). */
+  readonly impersonatorUrls?: readonly string[];
   /** Each app's database (`test_e2e_<random>_<app>`), created by the app itself. */
   readonly databases: Readonly<Partial<Record<AppName, string>>>;
   /** A client that spreads its requests over the running replicas of each app. */
@@ -100,7 +120,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   for (const app of apps) builtApp(app); // fail at once, naming the build command
   if ((options.brokerUsers ?? 'per-app') === 'per-app') builtTool('broker-access');
   const sharedAdminUrl = requiredEnv('DATABASE_URL');
-  requiredEnv('RABBITMQ_URL');
+  if (!options.cluster) requiredEnv('RABBITMQ_URL');
   const adminUrlOf = (app: AppName) => options.databaseServers?.[app] ?? sharedAdminUrl;
 
   const suffix = randomBytes(4).toString('hex');
@@ -110,7 +130,16 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   >;
   for (const name of Object.values(databases)) assertTestDatabaseName(name);
 
-  const broker = await createTestVhost(`e2e ${options.label ?? 'system'}`);
+  const ownCluster = options.cluster ? undefined : await clusterFromEnv(options.label);
+  const cluster = options.cluster ?? ownCluster;
+  const brokerNodes = cluster?.nodes.map((node) => node.url);
+  const broker = await createTestVhost(
+    `e2e ${options.label ?? 'system'}`,
+    cluster ? { brokerUrl: cluster.nodes[0].url, admin: cluster.admin() } : {},
+  ).catch(async (error: unknown) => {
+    await ownCluster?.stop();
+    throw error;
+  });
   const brokerUrls = Object.fromEntries(ALL_APPS.map((app) => [app, broker.url])) as Record<AppName, string>;
   if ((options.brokerUsers ?? 'per-app') === 'per-app') {
     // As deployed: the definitions come from the broker-access tool (README, Security).
@@ -158,6 +187,15 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     await broker.addUsers(definitions);
     impersonatorUrl = broker.urlAs(name, password);
   }
+  /** `url` (user, password, vhost) on each node of `brokerNodes`: the same URL with the node's host and port. */
+  const onEveryNode = (url: string): string[] =>
+    (brokerNodes ?? [url]).map((node) => {
+      const onNode = new URL(url);
+      const { hostname, port } = new URL(node);
+      onNode.hostname = hostname;
+      onNode.port = port;
+      return onNode.toString();
+    });
   const slots: Slot[] = [];
   const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
   const debug = process.env['DEBUG_CHILDREN'] === '1';
@@ -178,7 +216,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       ...extra,
       PORT: String(port),
       DATABASE_URL: databaseUrl.toString(),
-      RABBITMQ_URL: brokerUrls[app],
+      RABBITMQ_URL: onEveryNode(brokerUrls[app]).join(','),
     };
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries(merged)) if (value !== undefined) env[key] = value;
@@ -203,7 +241,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     const servers = new Map<string, string[]>();
     for (const app of apps) servers.set(adminUrlOf(app), [...(servers.get(adminUrlOf(app)) ?? []), databases[app]]);
     const results = await Promise.allSettled([
-      broker.delete(),
+      broker.delete().finally(() => ownCluster?.stop()),
       ...[...servers].map(([adminUrl, names]) => dropDatabases(adminUrl, names)),
     ]);
     const failed = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
@@ -240,8 +278,10 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const system: System = {
     vhost: broker.vhost,
     brokerUrl: broker.url,
+    brokerUrls: onEveryNode(broker.url),
     brokerUrlOf: (app) => brokerUrls[app],
     impersonatorUrl,
+    impersonatorUrls: impersonatorUrl === undefined ? undefined : onEveryNode(impersonatorUrl),
     databases,
     client: new ShopClient((app) => system.baseUrl(app)),
     url: (app, replica = 0) => `http://127.0.0.1:${slot(app, replica).port}`,
@@ -315,4 +355,19 @@ function requiredEnv(name: string): string {
     );
   }
   return value;
+}
+
+/**
+ * `E2E_RABBITMQ_CLUSTER=<nodes>`: a private cluster of this machine's rabbitmq-server for one system
+ * (`npx nx test e2e` with it runs the saga suites on a cluster); unset or 0: none.
+ */
+async function clusterFromEnv(label = 'system'): Promise<LocalRabbitmqCluster | undefined> {
+  const raw = process.env['E2E_RABBITMQ_CLUSTER'];
+  if (!raw || raw === '0') return undefined;
+  const size = Number(raw);
+  if (!Number.isInteger(size) || size < 1) throw new Error(`E2E_RABBITMQ_CLUSTER: a number of nodes, not ${raw}`);
+  if (!localRabbitmqInstalled()) {
+    throw new Error('E2E_RABBITMQ_CLUSTER needs rabbitmq-server on this machine (private cluster nodes)');
+  }
+  return startLocalRabbitmqCluster(size, { label: `e2e-${label}`.slice(0, 20) });
 }
