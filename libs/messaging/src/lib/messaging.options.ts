@@ -100,6 +100,18 @@ export interface MessagingOptions {
     retentionMs?: number;
   };
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
+  /**
+   * Longest wait for a node to accept the connection and open it (TCP and the AMQP handshake; 10 s): a
+   * node that accepts and never answers (booting, half dead) is then given up for the next one.
+   */
+  connectTimeoutMs?: number;
+  /**
+   * Longest wait for the setup on a new connection (topology, archive, publisher, consumers; 60 s): a
+   * connection reset while it runs can leave an operation waiting for a reply that never comes, and
+   * amqplib's recovery waits for the setup before it tries again. Past it the connection is torn down
+   * and the next node tried.
+   */
+  setupTimeoutMs?: number;
   heartbeatSeconds?: number;
   /** Longest wait for in-flight handlers and the relay's last flush on shutdown. */
   shutdownTimeoutMs?: number;
@@ -153,6 +165,8 @@ export interface ResolvedOptions {
   };
   inbox: { retentionMs: number };
   reconnect: { initialDelayMs: number; maxDelayMs: number };
+  connectTimeoutMs: number;
+  setupTimeoutMs: number;
   heartbeatSeconds: number;
   shutdownTimeoutMs: number;
   archive: ArchiveRetention;
@@ -192,6 +206,8 @@ export function resolveOptions(options: MessagingOptions): ResolvedOptions {
       initialDelayMs: options.reconnect?.initialDelayMs ?? 200,
       maxDelayMs: options.reconnect?.maxDelayMs ?? 10_000,
     },
+    connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+    setupTimeoutMs: options.setupTimeoutMs ?? 60_000,
     heartbeatSeconds: options.heartbeatSeconds ?? 10,
     shutdownTimeoutMs: options.shutdownTimeoutMs ?? 15_000,
     archive: { ...DEFAULT_ARCHIVE_RETENTION, ...options.archive },

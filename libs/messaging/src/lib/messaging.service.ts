@@ -90,6 +90,8 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
   private pruneTimer?: NodeJS.Timeout;
   /** The current connection's setup, while it runs: consumers added meanwhile wait for it. */
   private settingUp?: Promise<void>;
+  /** Connections whose setup overran setupTimeoutMs (setupWithin): never made the current one. */
+  private readonly abandoned = new WeakSet<ChannelModel>();
   /** What the broker cannot do and reconnecting does not change (no consistent-hash plugin): it stops trying. */
   private fatal?: Error;
   private readonly fatalListeners: Array<(error: Error) => void> = [];
@@ -230,12 +232,14 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
       // amqplib leaves Nagle's algorithm on: a publish or an ack then waits for the peer's delayed
       // ACK (40 ms on Linux) at every hop of the saga.
       noDelay: true,
+      // TCP and the AMQP handshake: a node that accepts and never answers is given up for the next
+      timeout: this.options.connectTimeoutMs,
       recovery: {
         initialDelay: this.options.reconnect.initialDelayMs,
         maxDelay: this.options.reconnect.maxDelayMs,
         maxRetries: Infinity,
         waitForConnect: false,
-        setup: (model: ChannelModel) => (this.settingUp = this.setup(model)),
+        setup: (model: ChannelModel) => (this.settingUp = this.setupWithin(model)),
       },
     });
     this.connection.on('connect', () => {
@@ -343,6 +347,33 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
     this.logger.log('messaging stopped');
   }
 
+  /**
+   * setup() with a deadline (setupTimeoutMs). A connection reset while the setup runs (a node stopping)
+   * can leave one of its operations waiting for a reply that never comes (a channel closed after the
+   * socket died waits for close-ok), and amqplib's recovery only tries again once the setup settled:
+   * the app would stay disconnected for good. Past the deadline the connection's socket is destroyed
+   * (every operation on it fails), the setup is abandoned and recovery goes on to the next node.
+   */
+  private async setupWithin(model: ChannelModel): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new Error(
+          `the setup on ${this.nodes.address} did not finish within ${this.options.setupTimeoutMs} ms`,
+        );
+        this.abandoned.add(model);
+        this.logger.warn(`${error.message}: dropping this connection`);
+        destroyConnection(model, error);
+        reject(error);
+      }, this.options.setupTimeoutMs);
+    });
+    try {
+      await Promise.race([this.setup(model), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private async setup(model: ChannelModel): Promise<void> {
     model.on('error', (err: Error) => {
       this.lastError = err.message;
@@ -374,6 +405,8 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
     });
     this.publisher.attach(publisherChannel);
     if (!this.stopping) for (const consumer of this.consumers) await consumer.start(model);
+    // a setup past its deadline: recovery has dropped this connection already
+    if (this.abandoned.has(model)) throw new Error('setup abandoned');
     this.model = model;
   }
 
@@ -591,4 +624,13 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
 /** The user amqplib authenticates as: the URL's, or its default, guest. */
 function brokerUserOf(url: string): string {
   return decodeURIComponent(new URL(url).username) || 'guest';
+}
+
+/**
+ * Destroys a connection's socket: amqplib then fails every operation waiting on it and closes the
+ * connection, which a close handshake on a dead socket would not do.
+ */
+function destroyConnection(model: ChannelModel, reason: Error): void {
+  const { connection } = model as unknown as { connection?: { stream?: { destroy(error?: Error): void } } };
+  connection?.stream?.destroy(reason);
 }
