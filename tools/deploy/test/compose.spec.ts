@@ -1038,6 +1038,24 @@ describe('Dockerfile', () => {
     expect(instructions(source ?? [], 'RUN').join(' ')).toMatch(/npm ci\b.*--omit=dev/);
   });
 
+  it('builds every app the compose file runs from it, exposes its port and makes its secrets mount point', () => {
+    const built = instructions(stages.find((stage) => /\sAS\s+build$/i.test(stage[0] ?? '')) ?? [], 'RUN').join(' ');
+    const ran = Object.values(services)
+      .filter((service) => service.build !== undefined)
+      .map(
+        (service) =>
+          /dist\/apps\/([\w-]+)\/main\.js/.exec(([] as string[]).concat(service.command ?? []).join(' '))?.[1],
+      )
+      .filter((app): app is string => !!app);
+    expect(ran).toEqual(expect.arrayContaining([...APPS, 'broker-access']));
+    const projects = /nx run-many -t build -p ([\w -]+?) --/.exec(built)?.[1].split(/\s+/) ?? [];
+    expect(projects).toEqual(expect.arrayContaining(ran));
+    const exposed = instructions(runtime, 'EXPOSE').join(' ').split(/\s+/).map(Number);
+    expect(exposed).toEqual(expect.arrayContaining(APPS.map((app) => SPEC_PORTS[app])));
+    const mountPoints = instructions(runtime, 'RUN').join(' ');
+    for (const app of APPS) expect(mountPoints).toContain(`/secrets/${app}`);
+  });
+
   it('defaults to an app that the compose file can replace with `command:`', () => {
     expect(instructions(runtime, 'CMD').join(' ')).toMatch(
       /dist\/apps\/(orders|inventory|payments|notifications)\/main\.js/,
