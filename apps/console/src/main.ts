@@ -1,0 +1,4 @@
+import './telemetry';
+import { runConsole } from './bootstrap';
+
+void runConsole();
