@@ -10,3 +10,5 @@ export * from './otlp-collector';
 export * from './bridge-client';
 export * from './push-subscriber';
 export * from './http-fuzz-answers';
+export * from './console-app';
+export * from './browser';
