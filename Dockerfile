@@ -24,7 +24,7 @@ ENV NX_DAEMON=false \
     NX_NO_CLOUD=true \
     NX_TUI=false
 COPY . .
-RUN npx nx run-many -t build -p orders inventory payments notifications bridge broker-access --outputStyle=static
+RUN npx nx run-many -t build -p orders inventory payments notifications bridge console broker-access --outputStyle=static
 
 # Only what package.json lists under "dependencies". No install script is needed at run time
 # (the only one among them is swagger-ui-dist's telemetry).
@@ -46,7 +46,7 @@ COPY package.json ./
 RUN mkdir -p /secrets/admin /secrets/orders /secrets/inventory /secrets/payments /secrets/notifications /secrets/bridge \
     && chown -R node:node /secrets
 USER node
-EXPOSE 3001 3002 3003 3004 3005
+EXPOSE 3001 3002 3003 3004 3005 3006
 # Graceful shutdown (stop consuming, finish in-flight handlers, close) runs on SIGTERM.
 STOPSIGNAL SIGTERM
 CMD ["node", "dist/apps/orders/main.js"]

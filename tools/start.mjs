@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
- * `npm start`: builds the four apps and the HTTP bridge and runs them against the local RabbitMQ and PostgreSQL.
+ * `npm start`: builds the four apps, the HTTP bridge and the operations console and runs them against the local
+ * RabbitMQ and PostgreSQL (the console, http://localhost:3006, reads the others over HTTP only).
  *
  * 1. Checks that RabbitMQ (TCP, then an AMQP handshake) and PostgreSQL (a connection) answer, and that
  *    the apps' ports are free; if not, prints one line saying what to do and exits 1.
- * 2. Builds: `npx nx run-many -t build -p orders inventory payments notifications bridge`.
+ * 2. Builds: `npx nx run-many -t build -p orders inventory payments notifications bridge console`.
  * 3. Runs `node dist/apps/<app>/main.js` for each, every output line prefixed with the app's name.
  *
  * Ctrl-C (or SIGTERM) sends SIGTERM to every app, waits until they have drained and exits 0; a second
@@ -30,6 +31,7 @@ const APPS = [
   { name: 'payments', port: 3003, color: 35 },
   { name: 'notifications', port: 3004, color: 32 },
   { name: 'bridge', port: 3005, color: 34 },
+  { name: 'console', port: 3006, color: 37 },
 ];
 const BUILD_ARGS = ['run-many', '-t', 'build', '-p', ...APPS.map((app) => app.name)];
 const CHECK_TIMEOUT_MS = 3_000;

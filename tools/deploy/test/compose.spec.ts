@@ -519,6 +519,29 @@ function brokerAccessProblems(file: ComposeFile, conf: string): string[] {
   return problems;
 }
 
+describe('the operations console in docker-compose.yml', () => {
+  const service = services['console'] ?? {};
+  const env = environmentOf(service);
+  const names = settingNames(read('apps/console/src/config/console.settings.ts'));
+
+  it('runs dist/apps/console/main.js from the image, published on 3006 (SPEC.md), ready on /health/ready', () => {
+    expect(([] as string[]).concat(service.command ?? []).join(' ')).toContain('dist/apps/console/main.js');
+    expect(service.build).toBeDefined();
+    expect(portMappings(service)).toEqual([{ published: 3006, target: 3006 }]);
+    expect(env['PORT'] ?? '3006').toBe('3006');
+    expect(JSON.stringify(service.healthcheck?.test)).toContain('127.0.0.1:3006/health/ready');
+  });
+
+  it('reads every app through its service and SPEC.md port, and needs no broker or database', () => {
+    for (const app of APPS) {
+      expect(env[`${app.toUpperCase()}_URL`]).toBe(`http://${app}:${SPEC_PORTS[app]}`);
+    }
+    expect(Object.keys(env).filter((name) => /^(DATABASE|RABBITMQ)_/.test(name))).toEqual([]);
+    expect(Object.keys(dependencies(service))).not.toEqual(expect.arrayContaining(['rabbitmq']));
+    expect(unknownVariables(env, names)).toEqual([]);
+  });
+});
+
 describe('broker access in docker-compose.yml', () => {
   it('has no guest: broker-access writes the users, the broker loads them, each app logs in as itself with its own password', () => {
     expect(brokerAccessProblems(compose, rabbitmqConf)).toEqual([]);
