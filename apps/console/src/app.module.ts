@@ -1,7 +1,7 @@
 import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
-import { Metrics } from '@shop/platform';
+import { HttpMetricsMiddleware, Metrics } from '@shop/platform';
 import { CONSOLE_SETTINGS, type ConsoleSettings } from './config/console.settings';
-import { HealthController, HttpMetricsMiddleware } from './health/health.controller';
+import { HealthController } from './health/health.controller';
 import { CustomerNotifications } from './live/customer-notifications';
 import { LiveController } from './live/live.controller';
 import { OrderTails } from './live/order-tails';

@@ -2,23 +2,18 @@ import { Logger, ValidationPipe, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { HttpErrorFilter, LOG_LEVELS, loadSettings, SettingsError } from '@shop/platform';
+import { HttpErrorFilter, LOG_LEVELS, loadSettings, loggingParams, SettingsError } from '@shop/platform';
 import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { existsSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Logger as PinoLogger, LoggerModule } from 'nestjs-pino';
-import { stdTimeFunctions } from 'pino';
 import { AppModule } from './app.module';
 import { consoleSettings, type ConsoleSettings } from './config/console.settings';
 import { closeAllStreams } from './http/sse';
 import { staticDir } from './static-dir';
 
 const NAME = 'console';
-const PINO_LEVELS = { error: 'error', warn: 'warn', log: 'info', debug: 'debug', verbose: 'trace' } as const;
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * Starts the console as every app starts (SPEC.md): settings validated (one line naming a bad one,
@@ -44,7 +39,18 @@ export async function runConsole(): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(
     {
       module: class ConsoleRoot {},
-      imports: [LoggerModule.forRoot(logging(settings)), AppModule.forRoot(settings, dir)],
+      imports: [
+        LoggerModule.forRoot(
+          loggingParams(NAME, settings.LOG_LEVEL, settings.LOG_FORMAT, {
+            // probes, scrapes, the page's files and its status reads are not worth a line each
+            quiet: (req) =>
+              req.method === 'GET' &&
+              !/^\/api\/(orders|dead-letters)/.test(req.url ?? '') &&
+              !/^\/api\/live\//.test(req.url ?? ''),
+          }),
+        ),
+        AppModule.forRoot(settings, dir),
+      ],
     },
     { bodyParser: false, bufferLogs: true },
   );
@@ -121,52 +127,4 @@ export async function runConsole(): Promise<NestExpressApplication> {
   if (!settings.CONSOLE_API_TOKEN) logger.log('no CONSOLE_API_TOKEN: the apps are called without a token');
   logger.log(`listening on port ${settings.PORT}`);
   return app;
-}
-
-function logging(settings: ConsoleSettings) {
-  const pretty = settings.LOG_FORMAT === 'pretty' && prettyAvailable();
-  return {
-    pinoHttp: {
-      level: PINO_LEVELS[settings.LOG_LEVEL],
-      base: { app: NAME },
-      timestamp: stdTimeFunctions.isoTime,
-      formatters: { level: (label: string) => ({ level: label }) },
-      genReqId: (req: IncomingMessage, res: ServerResponse) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-        res.setHeader('x-request-id', id);
-        return id;
-      },
-      customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
-        error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-      // probes, scrapes, the page's files and its status reads are not worth a line each
-      autoLogging: {
-        ignore: (req: IncomingMessage) =>
-          req.method === 'GET' &&
-          !/^\/api\/(orders|dead-letters)/.test(req.url ?? '') &&
-          !/^\/api\/live\//.test(req.url ?? ''),
-      },
-      serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      ...(pretty
-        ? {
-            transport: {
-              target: 'pino-pretty',
-              options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,app,req,res' },
-            },
-          }
-        : {}),
-    },
-  };
-}
-
-function prettyAvailable(): boolean {
-  try {
-    require.resolve('pino-pretty');
-    return true;
-  } catch {
-    return false;
-  }
 }

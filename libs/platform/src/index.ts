@@ -12,7 +12,7 @@ export {
 export { runApp, BODY_LIMIT, type AppDefinition } from './lib/http/bootstrap';
 export { QueryParams } from './lib/http/input';
 export { PlatformModule } from './lib/platform.module';
-export { Metrics } from './lib/metrics/metrics';
+export { Metrics, HttpMetricsMiddleware } from './lib/metrics/metrics';
 export {
   Authenticator,
   AuthenticatesItself,
@@ -26,3 +26,4 @@ export {
   type Principal,
 } from './lib/http/auth';
 export { HttpErrorFilter, errorBody, type ErrorBody } from './lib/http/errors';
+export { loggingParams, LOG_FORMATS, type LogFormat } from './lib/logging/logging';

@@ -1,6 +1,5 @@
-import { Controller, Get, Header, HttpException, Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import { Controller, Get, Header, HttpException, Inject } from '@nestjs/common';
 import { Metrics } from '@shop/platform';
-import type { NextFunction, Request, Response } from 'express';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { STATIC_DIR } from '../static-dir';
@@ -38,24 +37,5 @@ export class HealthController {
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
   scrape(): Promise<string> {
     return this.metrics.exposition();
-  }
-}
-
-/** Times every request, labelled by route template (never by raw path). */
-@Injectable()
-export class HttpMetricsMiddleware implements NestMiddleware {
-  constructor(private readonly metrics: Metrics) {}
-
-  use(req: Request, res: Response, next: NextFunction): void {
-    const end = this.metrics.httpRequests.startTimer();
-    res.on('close', () => {
-      const route = (req.route as { path?: string } | undefined)?.path;
-      end({
-        method: req.method,
-        route: route ? `${req.baseUrl}${route}` : 'unmatched',
-        status_code: String(res.statusCode),
-      });
-    });
-    next();
   }
 }

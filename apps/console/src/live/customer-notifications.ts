@@ -1,15 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type { NotificationView } from '../contract';
 import type { SseStream } from '../http/sse';
 import { describeFailure, errorText, Upstream } from '../upstream/upstream';
-
-export interface NotificationView {
-  id: string;
-  customerId: string;
-  orderId: string;
-  type: string;
-  message: string;
-  createdAt: string;
-}
 
 const RETRY_MS = 1_000;
 

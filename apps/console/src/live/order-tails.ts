@@ -1,21 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { CONSOLE_SETTINGS, type ConsoleSettings } from '../config/console.settings';
+import type { OrderView } from '../contract';
 import type { SseStream } from '../http/sse';
 import { errorText, Upstream } from '../upstream/upstream';
 import { toStep, type ArchivedEvent, type SagaStep } from './saga-step';
-
-/** An order as orders answers it (SPEC.md), what the page shows beside its steps. */
-export interface OrderView {
-  id: string;
-  customerId: string;
-  status: string;
-  total: number | null;
-  currency: string;
-  cancellationReason: string | null;
-  items: Array<{ sku: string; quantity: number; unitPrice: number | null }>;
-  createdAt: string;
-  updatedAt: string;
-}
 
 /** An order whose saga is over, and quiet this long, is looked up less often. */
 const QUIET_AFTER_FINAL_MS = 15_000;

@@ -1,20 +1,6 @@
-/**
- * One step of an order's saga as the page shows it: an archived CloudEvent (orders' GET /events)
- * reduced to what a person reads, with a link to its trace when Jaeger's UI is configured.
- */
-export interface SagaStep {
-  /** The CloudEvent id: the page deduplicates by it, EventSource resumes after it. */
-  id: string;
-  type: string;
-  /** The app that published it (`urn:shop:<app>`). */
-  producer: string;
-  time: string;
-  /** `saga` on the way to CONFIRMED, `compensation` for what undoes or refuses it. */
-  path: 'saga' | 'compensation';
-  summary: string;
-  traceId: string | null;
-  traceUrl: string | null;
-}
+import type { SagaStep } from '../contract';
+
+export type { SagaStep };
 
 export interface ArchivedEvent {
   id: string;

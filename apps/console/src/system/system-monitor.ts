@@ -2,45 +2,17 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import { CONSOLE_SETTINGS, UPSTREAM_APPS, type ConsoleSettings, type UpstreamApp } from '../config/console.settings';
 import type { SseStream } from '../http/sse';
 import { parsePrometheus, valueOf } from '../upstream/prometheus-text';
+import type {
+  AppStatus as AppStatusOf,
+  DeadLetterView,
+  StatusPoint,
+  SystemSnapshot as SystemSnapshotOf,
+} from '../contract';
 import { errorText, Upstream, type Outcome } from '../upstream/upstream';
 
-/** A message in a dead-letter queue, as GET /admin/dead-letters answers it (SPEC.md). */
-export interface DeadLetterView {
-  queue: string;
-  messageId: string | null;
-  type: string | null;
-  reason: string;
-  attempts: number;
-  firstDeadLetteredAt: string | null;
-  error?: string | null;
-  redrives?: number;
-  body: unknown;
-}
-
-export interface AppStatus {
-  name: UpstreamApp;
-  /** up: ready; degraded: answers, but not ready (what is down in `readiness`); down: does not answer. */
-  state: 'up' | 'degraded' | 'down';
-  readiness: string;
-  broker: { connected: boolean | null; node: string | null };
-  outbox: { backlog: number | null; oldestAgeSeconds: number | null };
-  deadLetters: { error: string | null; items: DeadLetterView[] };
-  checkedAt: string;
-}
-
-export interface StatusPoint {
-  at: string;
-  PENDING: number;
-  CONFIRMED: number;
-  CANCELLED: number;
-}
-
-export interface SystemSnapshot {
-  at: string;
-  apps: AppStatus[];
-  /** Orders by status (orders' `orders_by_status`), one point every HISTORY_STEP_MS. */
-  history: StatusPoint[];
-}
+export type { DeadLetterView, StatusPoint };
+export type AppStatus = AppStatusOf<UpstreamApp>;
+export type SystemSnapshot = SystemSnapshotOf<UpstreamApp>;
 
 interface ReadyBody {
   status?: string;

@@ -6,23 +6,10 @@ import {
   type ConsoleSettings,
   type UpstreamApp,
 } from '../config/console.settings';
+import type { Outcome as OutcomeOf } from '../contract';
 
-/**
- * What one call to an app came to, as the page is told: the app's own answer (`status`, `body`), or
- * why there was none (`error`: it does not answer, it timed out). The console answers these with 200:
- * the operation reached the console; whether the app took it is in here.
- */
-export interface Outcome<T = unknown> {
-  app: UpstreamApp;
-  ok: boolean;
-  /** The app's HTTP status; null when it did not answer. */
-  status: number | null;
-  body?: T;
-  /** Why the app could not be asked: one sentence for a person. */
-  error?: string;
-  /** The same without the app's name (`connection refused`). */
-  reason?: string;
-}
+/** What a call to an app answers: its answer, or why it had none (the page reads it as it is). */
+export type Outcome<T = unknown> = OutcomeOf<T, UpstreamApp>;
 
 export interface CallOptions {
   method?: 'GET' | 'POST' | 'PUT' | 'DELETE';

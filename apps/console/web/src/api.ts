@@ -1,13 +1,18 @@
 import { useEffect, useRef, useState } from 'react';
 
-/** What the console's /api answers for a call to an app: its answer, or why it had none. */
-export interface Outcome<T> {
-  app: string;
-  ok: boolean;
-  status: number | null;
-  body?: T;
-  error?: string;
-}
+// What the console's server answers, declared once for both sides (types only: nothing of the server is bundled).
+import type {
+  AppStatus,
+  DeadLetterView as DeadLetter,
+  NotificationView as CustomerNotification,
+  OrderView as Order,
+  Outcome,
+  SagaStep,
+  StatusPoint,
+  SystemSnapshot,
+} from '../../src/contract';
+
+export type { AppStatus, CustomerNotification, DeadLetter, Order, Outcome, SagaStep, StatusPoint, SystemSnapshot };
 
 export interface Product {
   sku: string;
@@ -15,73 +20,6 @@ export interface Product {
   price: number;
   available: number;
   reserved: number;
-}
-
-export interface Order {
-  id: string;
-  customerId: string;
-  status: 'PENDING' | 'CONFIRMED' | 'CANCELLED';
-  total: number | null;
-  currency: string;
-  cancellationReason: string | null;
-  items: Array<{ sku: string; quantity: number; unitPrice: number | null }>;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface SagaStep {
-  id: string;
-  type: string;
-  producer: string;
-  time: string;
-  path: 'saga' | 'compensation';
-  summary: string;
-  traceId: string | null;
-  traceUrl: string | null;
-}
-
-export interface CustomerNotification {
-  id: string;
-  customerId: string;
-  orderId: string;
-  type: string;
-  message: string;
-  createdAt: string;
-}
-
-export interface DeadLetter {
-  queue: string;
-  messageId: string | null;
-  type: string | null;
-  reason: string;
-  attempts: number;
-  firstDeadLetteredAt: string | null;
-  error?: string | null;
-  redrives?: number;
-  body: unknown;
-}
-
-export interface AppStatus {
-  name: string;
-  state: 'up' | 'degraded' | 'down';
-  readiness: string;
-  broker: { connected: boolean | null; node: string | null };
-  outbox: { backlog: number | null; oldestAgeSeconds: number | null };
-  deadLetters: { error: string | null; items: DeadLetter[] };
-  checkedAt: string;
-}
-
-export interface StatusPoint {
-  at: string;
-  PENDING: number;
-  CONFIRMED: number;
-  CANCELLED: number;
-}
-
-export interface SystemSnapshot {
-  at: string;
-  apps: AppStatus[];
-  history: StatusPoint[];
 }
 
 export interface ConsoleConfig {

@@ -16,6 +16,9 @@ const PINO_LEVELS: Record<LogLevelSetting, string> = {
   verbose: 'trace',
 };
 
+/** The health probes and the metrics scrapes: no access-log line each. */
+const PROBE = /^\/(health|metrics)(\/|$|\?)/;
+
 /** A caller's request id is kept when it is a plain token; anything else gets a fresh one. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -34,7 +37,15 @@ function prettyAvailable(): boolean {
  * span id of the request or event being handled, and the request id (`X-Request-Id`, kept from the
  * caller or made, and returned). `pretty` prints readable lines for development.
  */
-export function loggingParams(app: string, level: LogLevelSetting, format: LogFormat): Params {
+export function loggingParams(
+  app: string,
+  level: LogLevelSetting,
+  format: LogFormat,
+  options: {
+    /** Requests not worth a line each; by default the probes and the scrapes (`/health`, `/metrics`). */
+    quiet?: (req: IncomingMessage) => boolean;
+  } = {},
+): Params {
   const pretty = format === 'pretty' && prettyAvailable();
   return {
     pinoHttp: {
@@ -54,7 +65,7 @@ export function loggingParams(app: string, level: LogLevelSetting, format: LogFo
       },
       customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
         error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-      autoLogging: { ignore: (req: IncomingMessage) => /^\/(health|metrics)(\/|$|\?)/.test(req.url ?? '') },
+      autoLogging: { ignore: options.quiet ?? ((req: IncomingMessage) => PROBE.test(req.url ?? '')) },
       serializers: {
         req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),

@@ -57,14 +57,17 @@ export class Metrics {
   }
 }
 
-/** Times every request; labels by route template (`/orders/:id`), never by raw path (unbounded). */
+/**
+ * Times every request; labels by route template (`/orders/:id`), never by raw path (unbounded). On
+ * `close`, which follows `finish` and also ends a request the client gave up on or a stream (SSE).
+ */
 @Injectable()
 export class HttpMetricsMiddleware implements NestMiddleware {
   constructor(private readonly metrics: Metrics) {}
 
   use(req: Request, res: Response, next: NextFunction): void {
     const end = this.metrics.httpRequests.startTimer();
-    res.on('finish', () => {
+    res.on('close', () => {
       const route = (req.route as { path?: string } | undefined)?.path;
       end({
         method: req.method,
