@@ -1,16 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { BrokerAdmin } from './broker-admin';
+import { deploymentAdvancedConfig } from './deployment-broker-config';
 import { LocalRabbitmqNode, type LocalRabbitmqNodeOptions } from './local-rabbitmq-node';
 import { RabbitmqctlBrokerAdmin } from './rabbitmqctl-broker-admin';
-import { workspaceRoot } from './spawn-node-process';
-
-/**
- * The advanced.config every RabbitMQ node of docker-compose.yml loads (docker/rabbitmq/advanced.config:
- * how soon a dead-letter hop that failed during an election is tried again), so that the tests' cluster
- * behaves as the deployed one.
- */
-export const CLUSTER_ADVANCED_CONFIG_FILE = join(workspaceRoot(), 'docker/rabbitmq/advanced.config');
 
 /** Where a quorum queue's replicas are, by node name (`rabbitmqctl list_queues name leader members online`). */
 export interface QueueReplicas {
@@ -24,7 +15,7 @@ export interface QueueReplicas {
  * A RabbitMQ cluster of the test's own: private nodes (LocalRabbitmqNode: node names, ports and data
  * of their own) joined to the first one. They share the Erlang cookie of the user rabbitmq-server runs
  * as (`~rabbitmq/.erlang.cookie`, or the caller's own when not root), which is what lets them and
- * rabbitmqctl talk. Each loads the deployment's advanced.config (CLUSTER_ADVANCED_CONFIG_FILE) unless
+ * rabbitmqctl talk. Each loads the deployment's advanced.config (DEPLOYMENT_ADVANCED_CONFIG_FILE) unless
  * given another.
  */
 export class LocalRabbitmqCluster {
@@ -42,7 +33,7 @@ export class LocalRabbitmqCluster {
     const started = await Promise.allSettled(
       Array.from({ length: size }, (_, i) =>
         LocalRabbitmqNode.start({
-          advancedConfig: readFileSync(CLUSTER_ADVANCED_CONFIG_FILE, 'utf8'),
+          advancedConfig: deploymentAdvancedConfig(),
           ...options,
           label: `${label}${i + 1}`,
         }),

@@ -1,4 +1,5 @@
 import type { StartedRabbitMQContainer } from '@testcontainers/rabbitmq';
+import { CONTAINER_ADVANCED_CONFIG_PATH, deploymentAdvancedConfig } from './deployment-broker-config';
 import { BROKER_TLS_FILES, brokerTlsConfig, listenersAcceptAmqp, type BrokerTlsOptions } from './broker-tls';
 import { LocalRabbitmqNode } from './local-rabbitmq-node';
 import { waitFor } from './wait-for';
@@ -26,7 +27,8 @@ export const RABBITMQ_IMAGE = 'rabbitmq:4-management-alpine';
  * A broker of the test's own, for tests that restart or kill the broker: nobody else's connections
  * are dropped. A local `rabbitmq-server` node when the shared broker is a local one (`RABBITMQ_URL`
  * set by the developer or CI) or Docker is unavailable; a RabbitMQ container otherwise.
- * `TEST_PRIVATE_BROKER=local|container` forces the choice.
+ * `TEST_PRIVATE_BROKER=local|container` forces the choice. Either loads the deployment's advanced.config
+ * (DEPLOYMENT_ADVANCED_CONFIG_FILE), as compose's broker does.
  */
 export async function startPrivateBroker(
   label: string,
@@ -37,7 +39,12 @@ export async function startPrivateBroker(
   } = {},
 ): Promise<PrivateBroker> {
   if ((await privateBrokerKind()) === 'container') return startContainerBroker(options.tls, options.plugins);
-  const node = await LocalRabbitmqNode.start({ label, tls: options.tls, plugins: options.plugins });
+  const node = await LocalRabbitmqNode.start({
+    label,
+    tls: options.tls,
+    plugins: options.plugins,
+    advancedConfig: deploymentAdvancedConfig(),
+  });
   return {
     url: node.url,
     tlsUrl: node.tlsUrl,
@@ -72,7 +79,9 @@ const CONTAINER_TLS_DIR = '/etc/rabbitmq';
 
 async function startContainerBroker(tls?: BrokerTlsOptions, plugins: readonly string[] = []): Promise<PrivateBroker> {
   const { RabbitMQContainer } = await import('@testcontainers/rabbitmq');
-  const image = new RabbitMQContainer(RABBITMQ_IMAGE);
+  const image = new RabbitMQContainer(RABBITMQ_IMAGE).withCopyContentToContainer([
+    { content: deploymentAdvancedConfig(), target: CONTAINER_ADVANCED_CONFIG_PATH, mode: 0o644 },
+  ]);
   if (tls) {
     // RabbitMQContainer exposes 5671 already. The files are world-readable (the key too: a throwaway
     // container), as the server does not run as root.
