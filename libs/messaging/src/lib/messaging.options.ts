@@ -94,6 +94,12 @@ export interface MessagingOptions {
      * within this lease (it died, say) does any replica's relay take the row over.
      */
     leaseMs?: number;
+    /**
+     * How long the rows this process published wait to be deleted together (100 ms; at once when 500
+     * wait): one DELETE commit for many events instead of one each. A row published and not yet deleted
+     * when the process dies is published again after its lease; consumers drop the repeat.
+     */
+    deleteDelayMs?: number;
   };
   inbox?: {
     /** How long processed message ids are remembered for duplicate detection. */
@@ -162,6 +168,7 @@ export interface ResolvedOptions {
     maxBackoffMs: number;
     unroutableAllowed: string[];
     leaseMs: number;
+    deleteDelayMs: number;
   };
   inbox: { retentionMs: number };
   reconnect: { initialDelayMs: number; maxDelayMs: number };
@@ -197,6 +204,7 @@ export function resolveOptions(options: MessagingOptions): ResolvedOptions {
     outbox: {
       pollIntervalMs: options.outbox?.pollIntervalMs ?? 1000,
       batchSize: options.outbox?.batchSize ?? 100,
+      deleteDelayMs: options.outbox?.deleteDelayMs ?? 100,
       maxBackoffMs: options.outbox?.maxBackoffMs ?? 30_000,
       unroutableAllowed: options.outbox?.unroutableAllowed ?? [],
       leaseMs: options.outbox?.leaseMs ?? 10_000,

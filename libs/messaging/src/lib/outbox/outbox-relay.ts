@@ -37,6 +37,8 @@ export interface RelayOptions {
   batchSize: number;
   maxBackoffMs: number;
   unroutableAllowed: string[];
+  /** Confirmed rows wait this long to be deleted together (at once when DELETE_BATCH wait); 0: at once. */
+  deleteDelayMs?: number;
   metrics?: MessagingMetrics;
   /** Bodies larger than its `minBytes` go compressed; none when undefined. */
   compression?: CompressionOptions;
@@ -44,11 +46,15 @@ export interface RelayOptions {
 
 type Executor = Pick<DataSource, 'query'>;
 
+/** Confirmed rows that are deleted at once, without waiting for `deleteDelayMs`. */
+const DELETE_BATCH = 500;
+
 /**
  * Publishes committed outbox rows with publisher confirms and deletes them once confirmed.
  *
  * Fast path: the process that committed a row publishes it right after the commit, from memory, and
- * deletes it once confirmed (deletes batched): no claim transaction between the commit and the broker.
+ * deletes it once confirmed, with the others confirmed within `deleteDelayMs` in one statement: no
+ * claim transaction between the commit and the broker, and one DELETE commit for many events.
  * The row was written with a lease (`next_attempt_at` in the future), so no other relay takes it
  * meanwhile.
  *
@@ -68,6 +74,7 @@ export class OutboxRelay {
   private readonly publishing = new Set<Promise<void>>();
   private confirmed: string[] = [];
   private deleting?: Promise<void>;
+  private deleteTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -138,7 +145,7 @@ export class OutboxRelay {
   private async settleOwn(): Promise<void> {
     this.publishPending();
     while (this.publishing.size > 0) await Promise.allSettled([...this.publishing]);
-    await this.flushDeletes();
+    while (this.deleting || this.confirmed.length > 0) await this.flushDeletes();
   }
 
   private async publishOwn(rows: OutboxRow[]): Promise<void> {
@@ -154,13 +161,35 @@ export class OutboxRelay {
     } catch (err) {
       this.logger.warn(`outbox rows left for the poll after their lease: ${(err as Error).message}`);
     }
-    await this.flushDeletes();
+    this.scheduleDeletes();
   }
 
-  /** Deletes confirmed rows, many in one statement when publishes confirm faster than deletes commit. */
+  /** The confirmed rows are deleted after `deleteDelayMs`, together with those confirmed meanwhile. */
+  private scheduleDeletes(): void {
+    const delay = this.options.deleteDelayMs ?? 0;
+    if (delay <= 0 || this.confirmed.length >= DELETE_BATCH) {
+      void this.flushDeletes();
+      return;
+    }
+    if (this.deleteTimer || this.confirmed.length === 0) return;
+    this.deleteTimer = setTimeout(() => {
+      this.deleteTimer = undefined;
+      void this.flushDeletes();
+    }, delay);
+    this.deleteTimer.unref();
+  }
+
+  /** Deletes confirmed rows now, many in one statement (one DELETE at a time). */
   private flushDeletes(): Promise<void> {
+    if (this.deleteTimer) {
+      clearTimeout(this.deleteTimer);
+      this.deleteTimer = undefined;
+    }
     if (!this.deleting && this.confirmed.length > 0) {
-      this.deleting = this.deleteConfirmed().finally(() => (this.deleting = undefined));
+      this.deleting = this.deleteConfirmed().finally(() => {
+        this.deleting = undefined;
+        if (this.confirmed.length > 0) this.scheduleDeletes();
+      });
     }
     return this.deleting ?? Promise.resolve();
   }
@@ -168,8 +197,10 @@ export class OutboxRelay {
   private async deleteConfirmed(): Promise<void> {
     try {
       while (this.confirmed.length > 0) {
-        const ids = this.confirmed.splice(0, 1000);
+        const ids = this.confirmed.splice(0, 2 * DELETE_BATCH);
         await this.dataSource.query(`DELETE FROM messaging_outbox WHERE id = ANY($1::uuid[])`, [ids]);
+        // what was confirmed meanwhile waits for its own batch, unless a batch is full already
+        if (this.confirmed.length < DELETE_BATCH) break;
       }
     } catch (err) {
       // Published but not deleted: published again once the lease runs out (consumers drop the repeat).
