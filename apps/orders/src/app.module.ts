@@ -6,6 +6,7 @@ import { ORDERS_SETTINGS, type OrdersSettings } from './config/orders.settings';
 import { Orders1732400000000 } from './migrations/1732400000000-orders';
 import { OrderTimeline1732500000000 } from './migrations/1732500000000-order-timeline';
 import { OrderTimelineFromArchive1733000000001 } from './migrations/1733000000001-order-timeline-from-archive';
+import { ORDERS_ADMISSION } from './orders/admission';
 import { ORDER_HANDLERS } from './orders/handlers';
 import { OrderTimeoutsService } from './orders/order-timeouts.service';
 import { OrdersController } from './orders/orders.controller';
@@ -47,6 +48,7 @@ export class AppModule {
         OrdersMetrics,
         OrderTimelineService,
         ArchiveAudit,
+        ...ORDERS_ADMISSION,
       ],
     };
   }

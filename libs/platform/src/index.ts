@@ -27,3 +27,13 @@ export {
 } from './lib/http/auth';
 export { HttpErrorFilter, errorBody, type ErrorBody } from './lib/http/errors';
 export { loggingParams, LOG_FORMATS, type LogFormat } from './lib/logging/logging';
+export {
+  AdmissionControl,
+  outboxSignal,
+  type Admission,
+  type AdmissionOptions,
+  type LoadReading,
+  type LoadSignal,
+} from './lib/admission/admission-control';
+export { AdmissionGuard } from './lib/admission/admission.guard';
+export { admissionSettings, admissionOptions, type AdmissionSettings } from './lib/admission/admission-settings';

@@ -1,4 +1,4 @@
-import { commonSettings, setting } from '@shop/platform';
+import { admissionSettings, commonSettings, setting } from '@shop/platform';
 import type { z } from 'zod';
 
 /** Orders' settings: the environment, read and validated by runApp at start (a bad one stops it with one line). */
@@ -6,6 +6,14 @@ export const ordersSettings = {
   ...commonSettings({ port: 3001, database: 'orders' }),
   /** An order still PENDING this long is cancelled with TIMEOUT. */
   ORDER_TIMEOUT_MS: setting.integer(60_000, 100),
+  ...admissionSettings(),
+  /**
+   * Admission control of POST /orders: refused (503, Retry-After) while more than
+   * ADMISSION_MAX_LATE_ORDERS orders have been in flight for longer than ADMISSION_SAGA_AGE_MS.
+   * 0 turns the saga-lag signal off.
+   */
+  ADMISSION_SAGA_AGE_MS: setting.integer(400, 0),
+  ADMISSION_MAX_LATE_ORDERS: setting.integer(10, 0),
 };
 
 export type OrdersSettings = z.infer<z.ZodObject<typeof ordersSettings>>;

@@ -1,4 +1,15 @@
-import { BadRequestException, Body, Controller, Get, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Post,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -7,9 +18,10 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { CurrentCustomer, customerScope, QueryParams } from '@shop/platform';
+import { AdmissionGuard, CurrentCustomer, customerScope, QueryParams } from '@shop/platform';
 import type { Response } from 'express';
 import { OrderTimelineResponse } from '../timeline/dto/order-timeline-response.dto';
 import { OrderTimelineService } from '../timeline/order-timeline.service';
@@ -32,6 +44,11 @@ export class OrdersController {
 
   @Post()
   @HttpCode(202)
+  // refused before the body is validated or the database touched when the saga is full (orders/admission.ts)
+  @UseGuards(AdmissionGuard)
+  @ApiServiceUnavailableResponse({
+    description: 'overloaded (or a dependency is out of reach): try again after Retry-After seconds',
+  })
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,

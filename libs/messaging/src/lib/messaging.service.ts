@@ -113,14 +113,7 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
     this.producers = producerAuthentication(this.options.app, this.user);
     this.publisher = new ConfirmPublisher(this.user);
     this.metrics = new MessagingMetrics({
-      outbox: async () => {
-        const [row] = await dataSource.query(
-          `SELECT count(*)::int AS backlog,
-                  coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)::float AS age
-             FROM messaging_outbox`,
-        );
-        return { backlog: Number(row.backlog), oldestAgeSeconds: Number(row.age) };
-      },
+      outbox: () => this.outboxBacklog(),
       connected: () => this.status().connected,
     });
     this.relay = new OutboxRelay(dataSource, this.publisher, {
@@ -307,6 +300,19 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
   }
 
   /** Publishes whatever is due in the outbox now (tests). */
+  /**
+   * Rows in this app's outbox (every replica's: not published yet, or published and not deleted yet)
+   * and the age of the oldest in seconds (0 when empty): what the metrics and admission control read.
+   */
+  async outboxBacklog(): Promise<{ backlog: number; oldestAgeSeconds: number }> {
+    const [row] = await this.dataSource.query(
+      `SELECT count(*)::int AS backlog,
+              coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)::float AS age
+         FROM messaging_outbox`,
+    );
+    return { backlog: Number(row.backlog), oldestAgeSeconds: Number(row.age) };
+  }
+
   flushOutbox(): Promise<void> {
     return this.relay.flush();
   }

@@ -1,0 +1,121 @@
+import { AdmissionControl, outboxSignal, type LoadReading, type LoadSignal } from './admission-control';
+
+/** A signal whose reading the test sets, counting its reads. */
+function signal(name: string, initial: LoadReading = { overloaded: false, detail: 'fine' }) {
+  const s = { name, reading: initial, reads: 0, fail: false };
+  const loadSignal: LoadSignal = {
+    name,
+    read: async () => {
+      s.reads++;
+      if (s.fail) throw new Error('database away');
+      return s.reading;
+    },
+  };
+  return Object.assign(s, { loadSignal });
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+const options = { maxInFlight: 0, maxEventLoopDelayMs: 0, sampleIntervalMs: 100, retryAfterSeconds: 1 };
+
+describe('AdmissionControl', () => {
+  let now = 0;
+  const clock = () => now;
+  beforeEach(() => (now = 1_000));
+
+  it('refuses past the requests in flight, and admits again once one is answered', () => {
+    const admission = new AdmissionControl({ ...options, maxInFlight: 2 }, [], clock);
+    const first = admission.admit();
+    const second = admission.admit();
+    expect(first.admitted && second.admitted).toBe(true);
+    const third = admission.admit();
+    expect(third).toEqual({
+      admitted: false,
+      signal: 'in-flight',
+      detail: '2 requests in flight (at most 2)',
+      retryAfterSeconds: 1,
+    });
+    if (first.admitted) {
+      first.release();
+      first.release(); // once only
+    }
+    expect(admission.admit().admitted).toBe(true);
+    expect(admission.admit().admitted).toBe(false);
+  });
+
+  it('decides on the last reading of its signals, read at most once per interval', async () => {
+    const saga = signal('saga-lag');
+    const admission = new AdmissionControl(options, [saga.loadSignal], clock);
+    expect(admission.admit().admitted).toBe(true); // no reading yet: unknown, admitted
+    await settle();
+    expect(saga.reads).toBe(1);
+
+    saga.reading = { overloaded: true, detail: '42 late' };
+    now += 50;
+    expect(admission.admit().admitted).toBe(true); // the last reading said fine
+    await settle();
+    expect(saga.reads).toBe(1); // within the interval: not read again
+
+    now += 60;
+    admission.admit(); // starts a read
+    await settle();
+    expect(saga.reads).toBe(2);
+    expect(admission.admit()).toEqual({ admitted: false, signal: 'saga-lag', detail: '42 late', retryAfterSeconds: 1 });
+
+    saga.reading = { overloaded: false, detail: 'fine' };
+    now += 100;
+    admission.admit();
+    await settle();
+    expect(admission.admit().admitted).toBe(true);
+  });
+
+  it('counts a reading older than two intervals (after an idle spell) as unknown', async () => {
+    const saga = signal('saga-lag', { overloaded: true, detail: 'late' });
+    const admission = new AdmissionControl(options, [saga.loadSignal], clock);
+    admission.admit();
+    await settle();
+    expect(admission.admit().admitted).toBe(false);
+    now += 10_000; // idle: the next request reads again, and is not refused on the old reading
+    expect(admission.admit().admitted).toBe(true);
+  });
+
+  it('takes a signal that cannot be read as saying nothing', async () => {
+    const saga = signal('saga-lag', { overloaded: true, detail: 'late' });
+    const outbox = signal('outbox');
+    const admission = new AdmissionControl(options, [saga.loadSignal, outbox.loadSignal], clock);
+    saga.fail = true;
+    admission.admit();
+    await settle();
+    expect(admission.lastReadings().map((r) => r.name)).toEqual(['outbox']);
+    expect(admission.admit().admitted).toBe(true);
+  });
+
+  it('reads the event-loop delay of the process', async () => {
+    const admission = new AdmissionControl({ ...options, maxEventLoopDelayMs: 20, sampleIntervalMs: 500 }, [], () =>
+      performance.now(),
+    );
+    admission.admit();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const blockedUntil = Date.now() + 120; // the loop blocked for 120 ms
+    while (Date.now() < blockedUntil);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    admission.admit(); // reads the window with the block
+    await settle();
+    const decision = admission.admit();
+    admission.close();
+    expect(decision).toMatchObject({ admitted: false, signal: 'event-loop-delay' });
+    expect(decision.admitted === false && decision.detail).toMatch(/^event-loop delay p99 1\d\d ms \(at most 20 ms\)$/);
+  });
+});
+
+describe('outboxSignal', () => {
+  it('is full when the oldest event has waited past the limit', async () => {
+    expect(await outboxSignal(async () => ({ backlog: 3, oldestAgeSeconds: 6.2 }), 5_000).read()).toEqual({
+      overloaded: true,
+      detail: '3 events in the outbox, the oldest 6200 ms old (at most 5000 ms)',
+    });
+    expect((await outboxSignal(async () => ({ backlog: 3, oldestAgeSeconds: 0.2 }), 5_000).read()).overloaded).toBe(
+      false,
+    );
+    expect((await outboxSignal(async () => ({ backlog: 3, oldestAgeSeconds: 60 }), 0).read()).overloaded).toBe(false);
+  });
+});

@@ -1,0 +1,35 @@
+import { setting } from '../settings';
+import type { AdmissionOptions } from './admission-control';
+
+/** The settings of an app with admission control (orders), with their defaults; 0 turns a limit off. */
+export function admissionSettings() {
+  return {
+    /** Admitted requests at once per process, not answered yet. */
+    ADMISSION_MAX_IN_FLIGHT: setting.integer(256, 0),
+    /** p99 of the process's event-loop delay over the last sample interval. */
+    ADMISSION_MAX_EVENT_LOOP_DELAY_MS: setting.integer(250, 0),
+    /** The oldest event waiting in the outbox (not published, or published and not yet deleted). */
+    ADMISSION_MAX_OUTBOX_AGE_MS: setting.integer(5_000, 0),
+    /** How often the signals are read while requests come. */
+    ADMISSION_SAMPLE_INTERVAL_MS: setting.integer(100, 10, 60_000),
+    /** The Retry-After of a refusal, in seconds. */
+    ADMISSION_RETRY_AFTER_SECONDS: setting.integer(1, 1, 3_600),
+  };
+}
+
+export interface AdmissionSettings {
+  ADMISSION_MAX_IN_FLIGHT: number;
+  ADMISSION_MAX_EVENT_LOOP_DELAY_MS: number;
+  ADMISSION_MAX_OUTBOX_AGE_MS: number;
+  ADMISSION_SAMPLE_INTERVAL_MS: number;
+  ADMISSION_RETRY_AFTER_SECONDS: number;
+}
+
+export function admissionOptions(settings: AdmissionSettings): AdmissionOptions {
+  return {
+    maxInFlight: settings.ADMISSION_MAX_IN_FLIGHT,
+    maxEventLoopDelayMs: settings.ADMISSION_MAX_EVENT_LOOP_DELAY_MS,
+    sampleIntervalMs: settings.ADMISSION_SAMPLE_INTERVAL_MS,
+    retryAfterSeconds: settings.ADMISSION_RETRY_AFTER_SECONDS,
+  };
+}
