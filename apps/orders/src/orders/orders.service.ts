@@ -117,30 +117,41 @@ export class OrdersService {
     return row;
   }
 
-  /** inventory.reserved: the order's prices; confirms if the payment was already captured. */
+  /**
+   * inventory.reserved: the order's prices (each line's unitPrice, the total); confirms it, in the
+   * same statement, if the payment was captured already. The UPDATE locks the row and checks the
+   * state (not priced yet) itself: one round trip where a locking SELECT and two UPDATEs were.
+   */
   async priced(tx: EntityManager, orderId: string, lines: { sku: string; unitPrice: number }[], total: number) {
-    const order = await requireOrder(tx, orderId);
-    if (order.total !== null) return;
-    const prices = new Map(lines.map((line) => [line.sku, line.unitPrice]));
-    const items = order.items.map((item) => ({ ...item, unitPrice: prices.get(item.sku) ?? null }));
-    const updated = await updateOrder(
-      tx,
-      `UPDATE orders SET items = $2, total = $3, updated_at = now() WHERE id = $1 RETURNING *`,
-      [orderId, JSON.stringify(items), total],
-    );
-    await this.confirmIfComplete(tx, updated);
+    const prices = Object.fromEntries(lines.map((line) => [line.sku, line.unitPrice]));
+    const [rows] = (await tx.query(
+      `UPDATE orders
+          SET items = (SELECT jsonb_agg(e.item || jsonb_build_object('unitPrice', $2::jsonb -> (e.item ->> 'sku'))
+                                        ORDER BY e.n)
+                         FROM jsonb_array_elements(orders.items) WITH ORDINALITY AS e(item, n)),
+              total = $3, ${confirmWhen('payment_id IS NOT NULL')}, updated_at = now()
+        WHERE id = $1 AND total IS NULL
+       RETURNING *`,
+      [orderId, JSON.stringify(prices), total],
+    )) as [OrderRow[], number];
+    if (rows[0]) await this.publishIfConfirmed(tx, rows[0]);
+    else await requireOrder(tx, orderId); // priced before (a repeat), or an order that does not exist
   }
 
-  /** payment.captured: remembered; confirms if the order is priced. A cancelled order stays cancelled (payments refunds). */
+  /**
+   * payment.captured: remembered, and the order confirmed in the same statement if it is priced. A
+   * cancelled order stays cancelled (payments refunds).
+   */
   async paid(tx: EntityManager, orderId: string, paymentId: string, amount: number) {
-    const order = await requireOrder(tx, orderId);
-    if (order.payment_id !== null) return;
-    const updated = await updateOrder(
-      tx,
-      `UPDATE orders SET payment_id = $2, paid_amount = $3, updated_at = now() WHERE id = $1 RETURNING *`,
+    const [rows] = (await tx.query(
+      `UPDATE orders
+          SET payment_id = $2, paid_amount = $3, ${confirmWhen('total IS NOT NULL')}, updated_at = now()
+        WHERE id = $1 AND payment_id IS NULL
+       RETURNING *`,
       [orderId, paymentId, amount],
-    );
-    await this.confirmIfComplete(tx, updated);
+    )) as [OrderRow[], number];
+    if (rows[0]) await this.publishIfConfirmed(tx, rows[0]);
+    else await requireOrder(tx, orderId); // paid before (a repeat), or an order that does not exist
   }
 
   /** inventory.rejected or payment.declined: a PENDING order is cancelled; any other state stays. */
@@ -166,9 +177,9 @@ export class OrdersService {
     });
   }
 
-  private async confirmIfComplete(tx: EntityManager, order: OrderRow): Promise<void> {
-    if (order.status !== 'PENDING' || order.total === null || order.payment_id === null) return;
-    await tx.query(`UPDATE orders SET status = 'CONFIRMED', updated_at = now() WHERE id = $1`, [order.id]);
+  /** After an UPDATE that may have confirmed the order (confirmWhen): order.confirmed if it did. */
+  private async publishIfConfirmed(tx: EntityManager, order: OrderRow): Promise<void> {
+    if (order.status !== 'CONFIRMED') return;
     await this.outbox.publish(
       tx,
       OrderConfirmed.create({
@@ -195,6 +206,15 @@ export class OrdersService {
 
 function ownedBy(order: OrderRow, customerId: string | undefined): boolean {
   return customerId === undefined || order.customer_id === customerId;
+}
+
+/**
+ * The SET clause that confirms a PENDING order when the other half of the saga (`other`: priced, or
+ * paid) is there already. Used in UPDATEs that set one half only where it was not set (`WHERE ...
+ * IS NULL`), so an order is confirmed by exactly one of them, once.
+ */
+function confirmWhen(other: 'payment_id IS NOT NULL' | 'total IS NOT NULL'): string {
+  return `status = CASE WHEN status = 'PENDING' AND ${other} THEN 'CONFIRMED' ELSE status END`;
 }
 
 /** TypeORM answers an UPDATE ... RETURNING with [rows, affected]. */
