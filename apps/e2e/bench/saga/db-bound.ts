@@ -53,7 +53,10 @@ export async function measureDatabaseBound(options: { clients: number; seconds: 
   }
 }
 
-/** Committed transactions so far in each of `databases` (pg_stat_database, flushed about once a second). */
+/**
+ * Committed transactions so far in each of `databases` (pg_stat_database.xact_commit, flushed about once
+ * a second): read-only ones included (health checks, idle polls, the benchmark's own queries).
+ */
 export async function commitsOf(adminUrl: string, databases: string[]): Promise<number> {
   const client = new Client({ connectionString: adminUrl });
   await client.connect();
@@ -63,6 +66,24 @@ export async function commitsOf(adminUrl: string, databases: string[]): Promise<
       [databases],
     );
     return Number(rows[0].n);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * The cluster's next transaction id (`pg_snapshot_xmax` of the current snapshot; asking takes none):
+ * its growth over an interval is the number of transactions (and subtransactions) that were assigned
+ * an id, i.e. that wrote, in any database of the cluster.
+ */
+export async function nextXid(adminUrl: string): Promise<number> {
+  const client = new Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ xid: string }>(
+      `SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xid`,
+    );
+    return Number(rows[0].xid);
   } finally {
     await client.end();
   }

@@ -11,8 +11,12 @@ export interface Posted {
   sentAt: number;
   /** ms until the response arrived. */
   responseMs: number;
+  /** The HTTP status; 0 when no answer came (connection error, timeout). */
   status: number;
   orderId?: string;
+  /** The Retry-After header of the answer, if it had one (a 503 refusal should). */
+  retryAfter?: string;
+  /** What went wrong: set for every answer but a 202 with an order id and a 503 (a refusal, not an error). */
   error?: string;
 }
 
@@ -42,20 +46,22 @@ export class OrderPoster {
           res.on('end', () => {
             const responseMs = nowMs() - sentAt;
             const status = res.statusCode ?? 0;
+            const header = res.headers['retry-after'];
+            const answer: Posted = { sentAt, responseMs, status, ...(header !== undefined && { retryAfter: header }) };
+            if (status === 503) {
+              resolve(answer); // refused (admission control): the client is to come back after Retry-After
+              return;
+            }
             if (status !== 202) {
-              resolve({
-                sentAt,
-                responseMs,
-                status,
-                error: `HTTP ${status}: ${Buffer.concat(chunks).toString().slice(0, 200)}`,
-              });
+              resolve({ ...answer, error: `HTTP ${status}: ${Buffer.concat(chunks).toString().slice(0, 200)}` });
               return;
             }
             try {
-              const { id } = JSON.parse(Buffer.concat(chunks).toString()) as { id: string };
-              resolve({ sentAt, responseMs, status, orderId: id });
+              const { id } = JSON.parse(Buffer.concat(chunks).toString()) as { id?: unknown };
+              if (typeof id !== 'string') throw new Error('no order id');
+              resolve({ ...answer, orderId: id });
             } catch (err) {
-              resolve({ sentAt, responseMs, status, error: `bad response: ${(err as Error).message}` });
+              resolve({ ...answer, error: `bad response: ${(err as Error).message}` });
             }
           });
         },
@@ -98,7 +104,7 @@ export async function openLoop(
   return Promise.all(pending);
 }
 
-/** Closed loop ("flat out"): `concurrency` customers, each posting again as soon as answered. */
+/** Closed loop ("flat out"): `concurrency` customers, each posting again as soon as answered (after Retry-After when refused). */
 export async function closedLoop(
   concurrency: number,
   seconds: number,
@@ -110,7 +116,13 @@ export async function closedLoop(
   let lastTick = performance.now();
   const worker = async () => {
     while (performance.now() < end) {
-      results.push(await send());
+      const posted = await send();
+      results.push(posted);
+      // a customer told to come back later does so (Retry-After), rather than asking again at once
+      if (posted.status === 503) {
+        const seconds = Number(posted.retryAfter ?? 1);
+        await new Promise((resolve) => setTimeout(resolve, 1000 * (Number.isFinite(seconds) ? seconds : 1)));
+      }
       if (onTick && performance.now() - lastTick > 1000) {
         lastTick = performance.now();
         onTick(results.length);

@@ -1,40 +1,49 @@
 /**
  * The saga end to end under load: the four built apps as real processes (one replica each, then two),
- * orders posted at fixed offered rates with open-loop pacing, then flat out; against what the database
- * alone can commit. Prints progress and a table, and writes reports/bench-saga.{json,md,svg}.
+ * orders posted at fixed offered rates with open-loop pacing, then flat out, then at multiples of the
+ * capacity measured (overload); against what the database alone can commit. Prints progress and a
+ * table, and writes reports/bench-saga.{json,md,svg} and reports/bench-saga-overload.svg.
  *
- *   npm run bench:saga -- [--rates 10,50,100,200,400,flat] [--seconds 10] [--replicas 1,2]
- *                         [--flat-concurrency 32] [--db-seconds 5] [--out reports]
+ *   npm run bench:saga -- [--rates 10,50,100,150,flat] [--seconds 10] [--replicas 1,2] [--overload 2,4]
+ *                         [--flat-concurrency 32] [--db-seconds 5] [--drain-seconds 180] [--out reports]
+ *   (--overload "": no overload rows)
  *   npm run bench:saga -- --render reports/bench-saga.json     (re-draw the report of a run)
+ *   npm run bench:saga -- --profile reports/profiles --rates flat --replicas 1
+ *                         (CPU profiles of every app over the run: flame graphs and a summary there)
  *
  * RABBITMQ_URL and DATABASE_URL as for the tests (the local services when unset); the apps must be
  * built (`npx nx run-many -t build -p orders inventory payments notifications`).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { describeMachine, machineInfo, type MachineInfo } from '@shop/testing';
 import { createProduct, newCustomer, orderOf, startSystem, type System } from '../../src/support';
-import { cpuDelta, pidsNamed, snapshotCpu, type CpuGroups } from './cpu';
-import { commitsOf, measureDatabaseBound } from './db-bound';
+import { CpuSampler, type CpuGroups, type CpuUsage } from './cpu';
+import { commitsOf, measureDatabaseBound, nextXid } from './db-bound';
 import { closedLoop, nowMs, openLoop, OrderPoster, type Posted } from './load';
 import { renderReport, summarizeRun, type RateRun, type SagaReport } from './report';
+import { writeProfileReport } from './profile-report';
 
 process.env['RABBITMQ_URL'] ??= 'amqp://guest:guest@127.0.0.1:5672';
 process.env['DATABASE_URL'] ??= 'postgres://postgres@127.0.0.1:5432/postgres';
 
 const { values: args } = parseArgs({
   options: {
-    rates: { type: 'string', default: '10,50,100,200,400,flat' },
+    rates: { type: 'string', default: '10,50,100,150,flat' },
     seconds: { type: 'string', default: '10' },
     replicas: { type: 'string', default: '1,2' },
+    /** After the rates of a replica count: open loop at these multiples of its best completed/s ("" for none). */
+    overload: { type: 'string', default: '2,4' },
     'flat-concurrency': { type: 'string', default: '32' },
     'db-seconds': { type: 'string', default: '5' },
     'drain-seconds': { type: 'string', default: '180' },
     out: { type: 'string', default: join(__dirname, '../../../../reports') },
     /** Re-render the table, Markdown and chart of a report's JSON without measuring again. */
     render: { type: 'string' },
+    /** Sample each app's CPU (V8 profiler) and write flame graphs and a summary into this directory. */
+    profile: { type: 'string' },
   },
 });
 
@@ -44,6 +53,7 @@ const options = {
   >,
   seconds: positive('seconds', args.seconds),
   replicas: args.replicas.split(',').map((r) => positive('replicas', r)),
+  overload: args.overload.trim() === '' ? [] : args.overload.split(',').map((k) => positive('overload', k)),
   flatConcurrency: positive('flat-concurrency', args['flat-concurrency']),
   dbSeconds: positive('db-seconds', args['db-seconds']),
   drainSeconds: positive('drain-seconds', args['drain-seconds']),
@@ -63,7 +73,8 @@ async function main(): Promise<void> {
   });
   console.log(`bench:saga on ${describeMachine(machine)}`);
   console.log(
-    `rates ${options.rates.join(', ')} orders/s for ${options.seconds} s each; replicas ${options.replicas.join(', ')}`,
+    `rates ${options.rates.join(', ')} orders/s for ${options.seconds} s each; replicas ${options.replicas.join(', ')}; ` +
+      `overload ${options.overload.length ? options.overload.map((k) => `${k}x`).join(', ') : 'none'}`,
   );
 
   console.log(`\ndatabase bound: ${options.dbClients} clients committing a business row + an outbox row...`);
@@ -73,17 +84,39 @@ async function main(): Promise<void> {
   const runs: RateRun[] = [];
   for (const replicas of options.replicas) {
     console.log(`\nstarting the system, ${replicas} replica(s) of each app...`);
+    const profileDir = args.profile && join(resolve(args.profile), 'cpuprofiles');
+    const profiled = (app: string) =>
+      profileDir
+        ? {
+            NODE_OPTIONS: `--require ${join(__dirname, 'cpu-profile-preload.cjs')}`,
+            CPU_PROFILE_DIR: profileDir,
+            CPU_PROFILE_NAME: app,
+          }
+        : {};
+    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
     const system = await startSystem({
       label: `bench saga x${replicas}`,
       replicas,
-      env: { orders: { ORDER_TIMEOUT_MS: '600000' } },
+      env: {
+        orders: { ORDER_TIMEOUT_MS: '600000', ...profiled('orders') },
+        inventory: profiled('inventory'),
+        payments: profiled('payments'),
+        notifications: profiled('notifications'),
+      },
     });
+    let ran: RateRun[] = [];
     try {
-      runs.push(...(await runRates(system, replicas)));
+      ran = await runRates(system, replicas);
+      runs.push(...ran);
     } finally {
       await system.stop();
     }
+    if (profileDir && args.profile) {
+      const files = writeProfileReport(profileDir, resolve(args.profile), ran);
+      console.log(`\nCPU profiles: ${files.join(', ')}`);
+    }
   }
+  if (args.profile) return; // a profiling run leaves the benchmark's own report alone
 
   const report: SagaReport = {
     machine,
@@ -115,45 +148,73 @@ async function runRates(system: System, replicas: number): Promise<RateRun[]> {
     await waitUntilFinal(orders, idsOf(warm), 60);
 
     const runs: RateRun[] = [];
-    for (const rate of options.rates) {
-      const label = `${replicas} replica(s), ${rate === 'flat' ? `flat out (${options.flatConcurrency} clients)` : `${rate} orders/s`}`;
-      const groups: CpuGroups = { broker: pidsNamed('beam.smp'), postgres: pidsNamed('postgres') };
-      for (const proc of system.processes()) groups[proc.name] = [proc.pid];
-      const commitsBefore = await commitsOf(adminUrl, Object.values(system.databases));
-      const cpuBefore = snapshotCpu(groups);
-      const startedAt = nowMs();
-      const posted: Posted[] =
+    const run = async (rate: number | 'flat', overload?: { factor: number; capacity: number }) => {
+      const offered =
         rate === 'flat'
-          ? await closedLoop(options.flatConcurrency, options.seconds, send, (n) => progress(label, `${n} posted`))
-          : await openLoop(rate, options.seconds, send, (n, total) => progress(label, `${n}/${total} posted`));
-      const ids = idsOf(posted);
-      const unfinished = await waitUntilFinal(orders, ids, options.drainSeconds, (done) =>
-        progress(label, `${done}/${ids.length} final`),
-      );
-      const cpu = cpuDelta(cpuBefore, snapshotCpu(groups));
+          ? `flat out (${options.flatConcurrency} clients)`
+          : overload
+            ? `${overload.factor}x (=${rate}/s)`
+            : `${rate} orders/s`;
+      const label = `${replicas} replica(s), ${offered}`;
+      const groups: CpuGroups = { broker: { named: 'beam.smp' }, postgres: { named: 'postgres' } };
+      for (const proc of system.processes()) groups[proc.name] = { pids: [proc.pid] };
+      const commitsBefore = await commitsOf(adminUrl, Object.values(system.databases));
+      const xidBefore = await nextXid(adminUrl);
+      const cpu = new CpuSampler(groups);
+      cpu.start();
+      const startedAt = nowMs();
+      let posted: Posted[];
+      let unfinished: number;
+      let ids: string[];
+      let usage: CpuUsage;
+      try {
+        posted =
+          rate === 'flat'
+            ? await closedLoop(options.flatConcurrency, options.seconds, send, (n) => progress(label, `${n} posted`))
+            : await openLoop(rate, options.seconds, send, (n, total) => progress(label, `${n}/${total} posted`));
+        ids = idsOf(posted);
+        unfinished = await waitUntilFinal(orders, ids, options.drainSeconds, (done) =>
+          progress(label, `${done}/${ids.length} final`),
+        );
+      } finally {
+        usage = cpu.stop();
+      }
       await new Promise((resolve) => setTimeout(resolve, 1500)); // pg_stat_database flushes about once a second
       const commits = (await commitsOf(adminUrl, Object.values(system.databases))) - commitsBefore;
+      const writes = (await nextXid(adminUrl)) - xidBefore;
       const { rows } = await orders.query<{ id: string; status: string; at: number }>(
         `SELECT id, status, extract(epoch FROM updated_at) * 1000 AS at FROM orders WHERE id = ANY($1::uuid[])`,
         [ids],
       );
-      const run = summarizeRun({
+      const result = summarizeRun({
         replicas,
         rate,
+        overload,
         seconds: options.seconds,
         startedAt,
         posted,
         rows,
         unfinished,
-        cpu,
+        cpu: usage,
         commits,
+        writes,
       });
       process.stdout.write('\n');
       console.log(
-        `  ${label}: ${run.completedPerSecond.toFixed(1)} completed/s, p50 ${run.latencyMs.p50.toFixed(1)} ms, ` +
-          `p99 ${run.latencyMs.p99.toFixed(1)} ms, ${run.errors.total} error(s), ${run.commitsPerOrder.toFixed(1)} commits/order`,
+        `  ${label}: ${result.completedPerSecond.toFixed(1)} completed/s, p50 ${result.latencyMs.p50.toFixed(1)} ms, ` +
+          `p99 ${result.latencyMs.p99.toFixed(1)} ms, ${result.errors.total} error(s), ` +
+          `${result.answers.refused} refused (503), ${result.otherServerErrors} other 5xx, ` +
+          `${result.commitsPerOrder.toFixed(1)} transactions/order, ${result.writesPerOrder.toFixed(1)} writes/order, ` +
+          `CPU ${result.cpuPerOrder.total.toFixed(1)} ms/order (machine ${result.cpuPerOrder.machine.toFixed(1)})`,
       );
-      runs.push(run);
+      runs.push(result);
+    };
+    for (const rate of options.rates) await run(rate);
+    // The capacity of this replica count: the best it completed at the rates above.
+    const capacity = Math.max(0, ...runs.map((r) => r.completedPerSecond).filter(Number.isFinite));
+    for (const factor of options.overload) {
+      if (capacity > 0) await run(Math.max(1, Math.round(factor * capacity)), { factor, capacity });
+      else console.log(`  ${replicas} replica(s), ${factor}x: skipped, no capacity measured`);
     }
     return runs;
   } finally {
