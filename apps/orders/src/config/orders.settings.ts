@@ -8,12 +8,13 @@ export const ordersSettings = {
   ORDER_TIMEOUT_MS: setting.integer(60_000, 100),
   ...admissionSettings(),
   /**
-   * Admission control of POST /orders: refused (503, Retry-After) while more than
-   * ADMISSION_MAX_LATE_ORDERS orders have been in flight for longer than ADMISSION_SAGA_AGE_MS.
+   * Admission control of POST /orders (orders/admission.ts): an order in flight for longer than
+   * ADMISSION_SAGA_AGE_MS is queueing; more than ADMISSION_MAX_LATE_ORDERS such orders cut the number
+   * of orders admitted in flight at once, and refuse (503, Retry-After) until the saga has caught up.
    * 0 turns the saga-lag signal off.
    */
-  ADMISSION_SAGA_AGE_MS: setting.integer(400, 0),
-  ADMISSION_MAX_LATE_ORDERS: setting.integer(10, 0),
+  ADMISSION_SAGA_AGE_MS: setting.integer(300, 0),
+  ADMISSION_MAX_LATE_ORDERS: setting.integer(5, 0),
 };
 
 export type OrdersSettings = z.infer<z.ZodObject<typeof ordersSettings>>;

@@ -1,22 +1,66 @@
 import type { Provider } from '@nestjs/common';
-import { AdmissionControl, admissionOptions, AdmissionGuard, outboxSignal, type LoadSignal } from '@shop/platform';
+import {
+  AdmissionControl,
+  admissionOptions,
+  AdmissionGuard,
+  outboxSignal,
+  type LoadReading,
+  type LoadSignal,
+} from '@shop/platform';
 import { MessagingService } from '@shop/messaging';
 import { DataSource } from 'typeorm';
 import { ORDERS_SETTINGS, type OrdersSettings } from '../config/orders.settings';
 
 /**
- * The saga's lag, end to end, as a load signal: orders in flight (PENDING) that have been for longer
- * than `ageMs`. Every event of an order waits in some queue, outbox or handler of some service until
- * the order is final, so the age of the orders in flight is the consumer lag of the whole saga, read
- * from one table that every replica shares. Full when more than `maxLate` are late: a few orders
- * waiting on a retry (a payment provider's backoff) do not refuse everyone; an order in flight for
+ * How many orders may be in flight at once, learnt from the saga's lag (AIMD, as TCP's window): each
+ * reading that finds more than `maxLate` orders in flight for longer than `ageMs` (queueing, not
+ * work) cuts the limit to 0.7 of the orders in flight then; each reading that finds none late while
+ * the limit is in use raises it by a tenth. A few orders waiting on a retry (a payment provider's
+ * backoff) are below `maxLate` and refuse no one.
+ */
+export class SagaLimit {
+  static readonly MIN = 10;
+  static readonly MAX = 100_000;
+  private limit = 200;
+
+  constructor(
+    private readonly ageMs: number,
+    private readonly maxLate: number,
+  ) {}
+
+  /** One reading: orders in flight, and how many of them for longer than `ageMs`. */
+  update(pending: number, late: number): LoadReading {
+    if (late > this.maxLate) {
+      this.limit = Math.max(SagaLimit.MIN, Math.min(this.limit, Math.floor(0.7 * pending)));
+      return {
+        overloaded: true,
+        detail: `${late} of ${pending} orders in flight for more than ${this.ageMs} ms (at most ${this.maxLate})`,
+      };
+    }
+    const full = pending >= this.limit;
+    const detail = `${pending} orders in flight (at most ${this.limit} now)`;
+    const headroom = Math.max(0, this.limit - pending);
+    if (pending >= 0.8 * this.limit) this.limit = Math.min(SagaLimit.MAX, Math.ceil(this.limit * 1.1));
+    return { overloaded: full, detail, headroom };
+  }
+
+  current(): number {
+    return this.limit;
+  }
+}
+
+/**
+ * The saga's lag, end to end, as a load signal: the orders in flight (PENDING) and their age. Every
+ * event of an order waits in some queue, outbox or handler of some service until the order is final,
+ * so the age of the orders in flight is the consumer lag of the whole saga, read from one table that
+ * every replica shares (the partial index orders_pending_created serves it). An order in flight for
  * more than a minute is left to its timeout and not counted.
  */
 export function sagaLagSignal(dataSource: DataSource, ageMs: number, maxLate: number): LoadSignal {
+  const limit = new SagaLimit(ageMs, maxLate);
   return {
     name: 'saga-lag',
     read: async () => {
-      // orders_pending_created (a partial index on PENDING orders' created_at) serves this
       const [row] = (await dataSource.query(
         `SELECT count(*) FILTER (WHERE created_at < now() - $1 * interval '1 millisecond')::int AS late,
                 count(*)::int AS pending
@@ -24,10 +68,7 @@ export function sagaLagSignal(dataSource: DataSource, ageMs: number, maxLate: nu
           WHERE status = 'PENDING' AND created_at > now() - interval '1 minute'`,
         [ageMs],
       )) as Array<{ late: number; pending: number }>;
-      return {
-        overloaded: ageMs > 0 && row.late > maxLate,
-        detail: `${row.late} of ${row.pending} orders in flight for more than ${ageMs} ms (at most ${maxLate})`,
-      };
+      return ageMs > 0 ? limit.update(row.pending, row.late) : { overloaded: false, detail: 'off' };
     },
   };
 }

@@ -18,6 +18,12 @@ interface ProjectionRow {
 class PositionMoved extends Error {}
 
 const LEADER_RETRY_MS = 2000;
+/**
+ * How long the live follower gathers events into one batch (one transaction) before it folds them: at
+ * 10 orders/s, about one commit per order instead of one per event, for a read model that may lag the
+ * events by a moment anyway.
+ */
+const LIVE_LINGER_MS = 100;
 const POLL_MS = 500;
 
 /**
@@ -153,9 +159,13 @@ export class ProjectionRunner {
     try {
       const startLive = async () => {
         livePosition = toOffset((await this.row(this.db.manager)).position);
-        live = await this.reader.follow(livePosition === null ? 'first' : livePosition + 1, async (events) => {
-          livePosition = await this.applyBatch('live', livePosition, events);
-        });
+        live = await this.reader.follow(
+          livePosition === null ? 'first' : livePosition + 1,
+          async (events) => {
+            livePosition = await this.applyBatch('live', livePosition, events);
+          },
+          { lingerMs: LIVE_LINGER_MS },
+        );
       };
       await startLive();
       this.logger.log(

@@ -68,6 +68,20 @@ describe('AdmissionControl', () => {
     expect(admission.admit().admitted).toBe(true);
   });
 
+  it("admits no more than a signal's headroom until the next reading", async () => {
+    const saga = signal('saga-lag', { overloaded: false, detail: '37 in flight (at most 40)', headroom: 3 });
+    const admission = new AdmissionControl(options, [saga.loadSignal], clock);
+    admission.admit(); // before the first reading: unknown, admitted, and maybe not seen by the reading
+    await settle();
+    const decisions = [1, 2, 3].map(() => admission.admit().admitted);
+    expect(decisions).toEqual([true, true, false]);
+    expect(admission.admit()).toMatchObject({ signal: 'saga-lag', detail: '37 in flight (at most 40)' });
+    now += 100; // a new reading (taken while the headroom was spent: this request is refused)
+    expect(admission.admit().admitted).toBe(false);
+    await settle();
+    expect([1, 2, 3, 4].map(() => admission.admit().admitted)).toEqual([true, true, true, false]);
+  });
+
   it('counts a reading older than two intervals (after an idle spell) as unknown', async () => {
     const saga = signal('saga-lag', { overloaded: true, detail: 'late' });
     const admission = new AdmissionControl(options, [saga.loadSignal], clock);
@@ -75,6 +89,38 @@ describe('AdmissionControl', () => {
     await settle();
     expect(admission.admit().admitted).toBe(false);
     now += 10_000; // idle: the next request reads again, and is not refused on the old reading
+    expect(admission.admit().admitted).toBe(true);
+  });
+
+  it('keeps the last readings while a read is under way, and refuses when the read itself is slow', async () => {
+    let answer: (reading: LoadReading) => void = () => undefined;
+    let reads = 0;
+    const slow: LoadSignal = {
+      name: 'saga-lag',
+      read: () => {
+        reads++;
+        return reads === 1
+          ? { overloaded: true, detail: 'late' }
+          : new Promise<LoadReading>((resolve) => (answer = resolve));
+      },
+    };
+    const admission = new AdmissionControl(options, [slow], clock);
+    admission.admit();
+    await settle();
+    now += 100;
+    // a read starts and does not answer: the last reading (full) still refuses
+    expect(admission.admit()).toMatchObject({ admitted: false, signal: 'saga-lag' });
+    now += 300;
+    expect(admission.admit()).toMatchObject({ admitted: false, signal: 'saga-lag' });
+    now += 250; // 550 ms into the read: longer than 5 intervals
+    expect(admission.admit()).toEqual({
+      admitted: false,
+      signal: 'slow-signals',
+      detail: 'the load signals took more than 500 ms to read',
+      retryAfterSeconds: 1,
+    });
+    answer({ overloaded: false, detail: 'fine' });
+    await settle();
     expect(admission.admit().admitted).toBe(true);
   });
 

@@ -5,6 +5,11 @@ export interface LoadReading {
   overloaded: boolean;
   /** What was read, for the refusal's message and the log ("42 orders in flight older than 400 ms"). */
   detail: string;
+  /**
+   * How many more requests this process may admit until the next reading (a limit minus what is in
+   * flight): past it, refused on this signal's detail without waiting for the next reading.
+   */
+  headroom?: number;
 }
 
 /**
@@ -28,6 +33,9 @@ export interface AdmissionOptions {
   retryAfterSeconds: number;
 }
 
+/** A read of the signals under way for longer than this many sample intervals refuses by itself. */
+const SLOW_READ_INTERVALS = 5;
+
 export type Admission =
   | { admitted: true; release(): void }
   | { admitted: false; signal: string; detail: string; retryAfterSeconds: number };
@@ -42,13 +50,18 @@ export type Admission =
  * Built in: requests in flight in this process and its event-loop delay. Others (`signals`) are read
  * every `sampleIntervalMs` while requests come, in the background; a request is decided on the last
  * readings, and readings older than two intervals (after an idle spell) count as unknown: admitted.
- * A signal whose read fails (the database away) says nothing: the request then fails on its own
- * terms, with the 503 of an outage.
+ * While a read is under way the last readings stand; a read that takes longer than five intervals
+ * (the database queueing its queries under the load) refuses by itself. A signal whose read fails
+ * (the database away) says nothing: the request then fails on its own terms, with the 503 of an
+ * outage.
  */
 export class AdmissionControl {
   private inFlight = 0;
   private readings: Array<{ name: string; reading: LoadReading }> = [];
   private readAt = Number.NEGATIVE_INFINITY;
+  /** Requests admitted since the readings were taken: what a signal's headroom is spent on. */
+  private admittedSinceRead = 0;
+  private readStartedAt = Number.NEGATIVE_INFINITY;
   private reading?: Promise<void>;
   private readonly loopDelay?: IntervalHistogram;
   private loopDelaySince: number;
@@ -72,6 +85,7 @@ export class AdmissionControl {
     const full = this.refusal(now);
     if (full) return { admitted: false, ...full, retryAfterSeconds: this.options.retryAfterSeconds };
     this.inFlight++;
+    this.admittedSinceRead++;
     let released = false;
     return {
       admitted: true,
@@ -93,17 +107,33 @@ export class AdmissionControl {
   }
 
   private refusal(now: number): { signal: string; detail: string } | undefined {
-    const { maxInFlight } = this.options;
+    const { maxInFlight, sampleIntervalMs } = this.options;
     if (maxInFlight > 0 && this.inFlight >= maxInFlight) {
       return { signal: 'in-flight', detail: `${this.inFlight} requests in flight (at most ${maxInFlight})` };
     }
-    if (now - this.readAt > 2 * this.options.sampleIntervalMs) return undefined; // stale: unknown
-    const full = this.readings.find(({ reading }) => reading.overloaded);
+    if (this.reading) {
+      // Signals that take this long to read (a database queueing its queries) say enough themselves.
+      const slowMs = SLOW_READ_INTERVALS * sampleIntervalMs;
+      if (now - this.readStartedAt > slowMs) {
+        return { signal: 'slow-signals', detail: `the load signals took more than ${slowMs} ms to read` };
+      }
+      // Meanwhile the last readings stand, if they were fresh when this read began (not after an idle spell).
+      if (this.readStartedAt - this.readAt > 2 * sampleIntervalMs) return undefined;
+    } else if (now - this.readAt > 2 * sampleIntervalMs) {
+      return undefined; // stale: unknown
+    }
+    const full = this.readings.find(
+      ({ reading }) =>
+        reading.overloaded || (reading.headroom !== undefined && this.admittedSinceRead >= reading.headroom),
+    );
     return full && { signal: full.name, detail: full.reading.detail };
   }
 
   private refresh(now: number): void {
     if (this.reading) return;
+    this.readStartedAt = now;
+    const before = this.admittedSinceRead;
+    const admittedDuringRead = () => this.admittedSinceRead - before;
     const loop = this.readLoopDelay(now);
     this.reading = Promise.all(
       this.signals.map(async (signal) => {
@@ -117,6 +147,8 @@ export class AdmissionControl {
       .then((read) => {
         this.readings = [...(loop ? [loop] : []), ...read.flatMap((r) => (r ? [r] : []))];
         this.readAt = this.now();
+        // the readings were taken from the start of the read on: what was admitted since may not show
+        this.admittedSinceRead = admittedDuringRead();
       })
       .finally(() => (this.reading = undefined));
   }

@@ -5,7 +5,7 @@ import type { AdmissionOptions } from './admission-control';
 export function admissionSettings() {
   return {
     /** Admitted requests at once per process, not answered yet. */
-    ADMISSION_MAX_IN_FLIGHT: setting.integer(256, 0),
+    ADMISSION_MAX_IN_FLIGHT: setting.integer(64, 0),
     /** p99 of the process's event-loop delay over the last sample interval. */
     ADMISSION_MAX_EVENT_LOOP_DELAY_MS: setting.integer(250, 0),
     /** The oldest event waiting in the outbox (not published, or published and not yet deleted). */
