@@ -136,7 +136,7 @@ export function flameGraphSvg(title: string, profile: CpuProfile): string {
   let maxDepth = 0;
   const place = (frame: Frame, x: number, depth: number) => {
     const width = frame.total * scale;
-    if (width < 0.4) return;
+    if (width < 1) return;
     maxDepth = Math.max(maxDepth, depth);
     rects.push(
       `<g><title>${escapeXml(`${frame.name} [${frame.category}] ${frame.total.toFixed(0)} ms (${((100 * frame.total) / root.total).toFixed(1)}%)`)}</title>` +

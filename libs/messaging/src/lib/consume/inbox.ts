@@ -1,4 +1,10 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { preparedQuery } from '../sql/prepared';
+
+const INSERT_INBOX_ROW = {
+  name: 'shop_messaging_inbox_insert',
+  text: `INSERT INTO messaging_inbox (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`,
+};
 
 /**
  * Records, in the handler's own transaction, that `consumer` applied `messageId`.
@@ -6,11 +12,7 @@ import type { DataSource, EntityManager } from 'typeorm';
  * (the unique key makes a second replica wait for the first one's commit, then see its row).
  */
 export async function recordInInbox(tx: EntityManager, consumer: string, messageId: string): Promise<boolean> {
-  const inserted: unknown[] = await tx.query(
-    `INSERT INTO messaging_inbox (consumer, message_id) VALUES ($1, $2)
-     ON CONFLICT DO NOTHING RETURNING 1`,
-    [consumer, messageId],
-  );
+  const inserted = await preparedQuery(tx, INSERT_INBOX_ROW, [consumer, messageId]);
   return inserted.length === 1;
 }
 

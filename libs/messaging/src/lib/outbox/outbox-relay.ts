@@ -11,6 +11,7 @@ import {
   SpanKind,
   startSpan,
 } from '../tracing/otel';
+import { preparedQueryOn } from '../sql/prepared';
 import { ConfirmPublisher, NotConnectedError, UnroutableError, type PublishOptions } from '../broker/confirm-publisher';
 import {
   encodePayload,
@@ -45,6 +46,11 @@ export interface RelayOptions {
 }
 
 type Executor = Pick<DataSource, 'query'>;
+
+const DELETE_OUTBOX_ROWS = {
+  name: 'shop_messaging_outbox_delete',
+  text: `DELETE FROM messaging_outbox WHERE id = ANY($1::uuid[])`,
+};
 
 /** Confirmed rows that are deleted at once, without waiting for `deleteDelayMs`. */
 const DELETE_BATCH = 500;
@@ -198,7 +204,7 @@ export class OutboxRelay {
     try {
       while (this.confirmed.length > 0) {
         const ids = this.confirmed.splice(0, 2 * DELETE_BATCH);
-        await this.dataSource.query(`DELETE FROM messaging_outbox WHERE id = ANY($1::uuid[])`, [ids]);
+        await preparedQueryOn(this.dataSource, DELETE_OUTBOX_ROWS, [ids]);
         // what was confirmed meanwhile waits for its own batch, unless a batch is full already
         if (this.confirmed.length < DELETE_BATCH) break;
       }

@@ -13,8 +13,15 @@ import {
 } from '../tracing/otel';
 import { TraceContext } from '@shop/tracing';
 import type { OutboxRow } from './outbox-relay';
+import { preparedQuery } from '../sql/prepared';
 
 const PENDING = Symbol.for('shop.messaging.outbox-pending');
+
+const INSERT_OUTBOX_ROW = {
+  name: 'shop_messaging_outbox_insert',
+  text: `INSERT INTO messaging_outbox (id, exchange, routing_key, body, subject, traceparent, tracestate, next_attempt_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, clock_timestamp() + $8 * interval '1 millisecond')`,
+};
 
 /**
  * The transactional outbox: an event is written in the same database transaction as the business
@@ -71,11 +78,16 @@ export class Outbox {
       throw new Error('Outbox.publish needs the EntityManager of an open transaction');
     }
     const row = outboxRow(this.registry, this.app, event);
-    await tx.query(
-      `INSERT INTO messaging_outbox (id, exchange, routing_key, body, subject, traceparent, tracestate, next_attempt_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, clock_timestamp() + $8 * interval '1 millisecond')`,
-      [row.id, row.exchange, row.routing_key, row.body, row.subject, row.traceparent, row.tracestate, this.leaseMs],
-    );
+    await preparedQuery(tx, INSERT_OUTBOX_ROW, [
+      row.id,
+      row.exchange,
+      row.routing_key,
+      row.body,
+      row.subject,
+      row.traceparent,
+      row.tracestate,
+      this.leaseMs,
+    ]);
     const data = queryRunner.data as Record<symbol, OutboxRow[] | undefined>;
     (data[PENDING] ??= []).push(row);
   }
