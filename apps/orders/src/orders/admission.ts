@@ -50,17 +50,27 @@ export class SagaLimit {
 }
 
 /**
- * The saga's lag, end to end, as a load signal: the orders in flight (PENDING) and their age. Every
+ * The saga's lag, end to end, as a load signal: the orders in flight (PENDING) and their age, while
+ * orders is connected to the broker. Every
  * event of an order waits in some queue, outbox or handler of some service until the order is final,
  * so the age of the orders in flight is the consumer lag of the whole saga, read from one table that
  * every replica shares (the partial index orders_pending_created serves it). An order in flight for
  * more than a minute is left to its timeout and not counted.
  */
-export function sagaLagSignal(dataSource: DataSource, ageMs: number, maxLate: number): LoadSignal {
+export function sagaLagSignal(
+  dataSource: DataSource,
+  ageMs: number,
+  maxLate: number,
+  brokerConnected: () => boolean = () => true,
+): LoadSignal {
   const limit = new SagaLimit(ageMs, maxLate);
   return {
     name: 'saga-lag',
     read: async () => {
+      // Cut off from the broker, orders are late because of the outage, not of the load: the outbox
+      // keeps them and they complete once it is back. How long an outage is absorbed so is the outbox
+      // signal's to say (ADMISSION_MAX_OUTBOX_AGE_MS).
+      if (!brokerConnected()) return { overloaded: false, detail: 'broker unreachable: orders wait in the outbox' };
       const [row] = (await dataSource.query(
         `SELECT count(*) FILTER (WHERE created_at < now() - $1 * interval '1 millisecond')::int AS late,
                 count(*)::int AS pending
@@ -81,7 +91,12 @@ export const ORDERS_ADMISSION: Provider[] = [
     useFactory: (settings: OrdersSettings, dataSource: DataSource, messaging: MessagingService) =>
       new AdmissionControl(admissionOptions(settings), [
         outboxSignal(() => messaging.outboxBacklog(), settings.ADMISSION_MAX_OUTBOX_AGE_MS),
-        sagaLagSignal(dataSource, settings.ADMISSION_SAGA_AGE_MS, settings.ADMISSION_MAX_LATE_ORDERS),
+        sagaLagSignal(
+          dataSource,
+          settings.ADMISSION_SAGA_AGE_MS,
+          settings.ADMISSION_MAX_LATE_ORDERS,
+          () => messaging.status().connected,
+        ),
       ]),
   },
   AdmissionGuard,

@@ -173,8 +173,9 @@ export class AdmissionControl {
 
 /**
  * The outbox as a load signal: full when its oldest event has waited longer than `maxAgeMs` (the
- * broker away or slower than the commits), so that an outage of minutes refuses new work instead of
- * piling it up. `read` is MessagingService.outboxBacklog.
+ * broker away or slower than the commits): a broker restart is absorbed (the outbox is there for
+ * that), an outage of minutes refuses new work instead of piling it up. `read` is
+ * MessagingService.outboxBacklog.
  */
 export function outboxSignal(
   read: () => Promise<{ backlog: number; oldestAgeSeconds: number }>,

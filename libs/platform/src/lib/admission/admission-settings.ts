@@ -8,8 +8,11 @@ export function admissionSettings() {
     ADMISSION_MAX_IN_FLIGHT: setting.integer(64, 0),
     /** p99 of the process's event-loop delay over the last sample interval. */
     ADMISSION_MAX_EVENT_LOOP_DELAY_MS: setting.integer(250, 0),
-    /** The oldest event waiting in the outbox (not published, or published and not yet deleted). */
-    ADMISSION_MAX_OUTBOX_AGE_MS: setting.integer(5_000, 0),
+    /**
+     * The oldest event waiting in the outbox (not published, or published and not yet deleted): a
+     * broker outage shorter than this is absorbed (requests accepted, completed once it is back).
+     */
+    ADMISSION_MAX_OUTBOX_AGE_MS: setting.integer(30_000, 0),
     /** How often the signals are read while requests come. */
     ADMISSION_SAMPLE_INTERVAL_MS: setting.integer(100, 10, 60_000),
     /** The Retry-After of a refusal, in seconds. */
