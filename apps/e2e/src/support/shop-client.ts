@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { waitFor } from '@shop/testing';
 import type { AppName } from './app-process';
 
@@ -207,12 +208,22 @@ export class ShopClient {
 
   // orders
 
-  /** POST /orders, expecting a 202. */
+  /**
+   * POST /orders, expecting a 202, as a well-behaved client: refused because the system is full (503
+   * with Retry-After, admission control), it comes back after Retry-After with the same
+   * Idempotency-Key (one of its own when none is given), for up to `retryForMs`.
+   */
   async placeOrder(
     request: PlaceOrderRequest,
-    options: { idempotencyKey?: string } = {},
+    options: { idempotencyKey?: string; retryForMs?: number } = {},
   ): Promise<{ order: Order; location: string | null; response: HttpResponse<Order> }> {
-    const response = await this.placeOrderRaw(request, options.idempotencyKey);
+    const key = options.idempotencyKey ?? `e2e-${randomUUID()}`;
+    const deadline = Date.now() + (options.retryForMs ?? 60_000);
+    let response = await this.placeOrderRaw(request, key);
+    while (isOverloaded(response) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 1000 * Number(response.headers.get('retry-after'))));
+      response = await this.placeOrderRaw(request, key);
+    }
     expectStatus(response, [202], 'POST /orders');
     return { order: response.body, location: response.headers.get('location'), response };
   }
@@ -437,6 +448,19 @@ export class NotificationStream {
     }
     for (const waiter of [...this.waiters]) waiter();
   }
+}
+
+/** A 503 of admission control: the system is full, come back after Retry-After (seconds). */
+function isOverloaded(response: HttpResponse): boolean {
+  const retryAfter = Number(response.headers.get('retry-after'));
+  const message = (response.body as { message?: unknown } | undefined)?.message;
+  return (
+    response.status === 503 &&
+    Number.isFinite(retryAfter) &&
+    retryAfter > 0 &&
+    Array.isArray(message) &&
+    String(message[0]).startsWith('overloaded:')
+  );
 }
 
 export function expectStatus(response: HttpResponse, expected: number[], what: string): void {
