@@ -1,6 +1,7 @@
 import {
   HttpStatus,
   Injectable,
+  Logger,
   ServiceUnavailableException,
   type CanActivate,
   type ExecutionContext,
@@ -8,6 +9,7 @@ import {
 import type { Response } from 'express';
 import { Counter } from 'prom-client';
 import { errorBody } from '../http/errors';
+import { markRefusedByAdmission } from '../logging/logging';
 import { Metrics } from '../metrics/metrics';
 import { AdmissionControl } from './admission-control';
 
@@ -16,10 +18,14 @@ import { AdmissionControl } from './admission-control';
  * when the AdmissionControl of the app refuses, a 503 in SPEC.md's error shape with Retry-After,
  * before the body is validated or the database touched; counted by signal in
  * `http_admission_refused_total`. An admitted request holds its place until its response closes.
+ * Refusals come by the thousand under overload: no access-log error line each, but one warning per
+ * SUMMARY_MS saying how many, on which signals, and the last reason.
  */
 @Injectable()
 export class AdmissionGuard implements CanActivate {
+  private readonly logger = new Logger('Admission');
   private readonly refused: Counter<'signal'>;
+  private summary?: RefusalSummary;
 
   constructor(
     private readonly admission: AdmissionControl,
@@ -44,6 +50,8 @@ export class AdmissionGuard implements CanActivate {
       return true;
     }
     this.refused.inc({ signal: decision.signal });
+    this.tell(decision.signal, decision.detail);
+    markRefusedByAdmission(res);
     res.set('Retry-After', String(decision.retryAfterSeconds));
     throw new ServiceUnavailableException(
       errorBody(HttpStatus.SERVICE_UNAVAILABLE, [
@@ -51,4 +59,40 @@ export class AdmissionGuard implements CanActivate {
       ]),
     );
   }
+
+  /** Counts a refusal: the first after a quiet spell is logged at once, then one summary per SUMMARY_MS. */
+  private tell(signal: string, detail: string): void {
+    const now = Date.now();
+    const current = this.summary;
+    if (!current || now - current.lastAt > SUMMARY_MS) {
+      if (current) this.flush(current, now);
+      this.logger.warn(`refusing requests (503, Retry-After): ${detail}`);
+      this.summary = { since: now, lastAt: now, bySignal: new Map(), last: detail };
+      return;
+    }
+    current.bySignal.set(signal, (current.bySignal.get(signal) ?? 0) + 1);
+    current.lastAt = now;
+    current.last = detail;
+    if (now - current.since >= SUMMARY_MS) {
+      this.flush(current, now);
+      this.summary = { since: now, lastAt: now, bySignal: new Map(), last: detail };
+    }
+  }
+
+  private flush(summary: RefusalSummary, now: number): void {
+    if (summary.bySignal.size === 0) return;
+    const counts = [...summary.bySignal].map(([name, n]) => `${name} ${n}`).join(', ');
+    const seconds = ((Math.min(now, summary.lastAt + 1) - summary.since) / 1000).toFixed(0);
+    this.logger.warn(`refused ${counts} more in ${seconds} s; the last: ${summary.last}`);
+  }
 }
+
+interface RefusalSummary {
+  since: number;
+  lastAt: number;
+  bySignal: Map<string, number>;
+  last: string;
+}
+
+/** How often the refusals are summed up in the log while they go on. */
+const SUMMARY_MS = 10_000;

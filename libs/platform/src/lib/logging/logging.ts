@@ -16,6 +16,17 @@ const PINO_LEVELS: Record<LogLevelSetting, string> = {
   verbose: 'trace',
 };
 
+/** Set on a response that admission control refused (AdmissionGuard): its log line is a debug one. */
+const REFUSED = Symbol.for('shop.platform.admission-refused');
+
+export function markRefusedByAdmission(res: ServerResponse): void {
+  (res as unknown as Record<symbol, boolean>)[REFUSED] = true;
+}
+
+function refusedByAdmission(res: ServerResponse): boolean {
+  return (res as unknown as Record<symbol, boolean | undefined>)[REFUSED] === true;
+}
+
 /** The health probes and the metrics scrapes: no access-log line each. */
 const PROBE = /^\/(health|metrics)(\/|$|\?)/;
 
@@ -64,7 +75,15 @@ export function loggingParams(
         return id;
       },
       customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
-        error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+        // A refusal of admission control is the system working as meant, by the thousand under
+        // overload: no error line each (AdmissionGuard logs a summary, the metrics count them).
+        refusedByAdmission(res)
+          ? 'debug'
+          : error || res.statusCode >= 500
+            ? 'error'
+            : res.statusCode >= 400
+              ? 'warn'
+              : 'info',
       autoLogging: { ignore: options.quiet ?? ((req: IncomingMessage) => PROBE.test(req.url ?? '')) },
       serializers: {
         req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
