@@ -68,6 +68,7 @@ const APP_METRICS: Record<string, { labels: string[]; histogram?: true }> = {
   messaging_outbox_backlog: { labels: [] },
   messaging_outbox_oldest_age_seconds: { labels: [] },
   messaging_connection_up: { labels: [] },
+  http_admission_refused_total: { labels: ['signal'] },
 };
 /** RabbitMQ's own metrics (rabbitmq_*), per object: the labels the dashboard may use on them. */
 const RABBITMQ_METRIC = /^rabbitmq_[a-z0-9_]+$/;
