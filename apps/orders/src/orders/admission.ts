@@ -51,8 +51,7 @@ export class SagaLimit {
 
 /**
  * The saga's lag, end to end, as a load signal: the orders in flight (PENDING) and their age, while
- * orders is connected to the broker. Every
- * event of an order waits in some queue, outbox or handler of some service until the order is final,
+ * orders is connected to the broker. Every event of an order waits in some queue, outbox or handler of some service until the order is final,
  * so the age of the orders in flight is the consumer lag of the whole saga, read from one table that
  * every replica shares (the partial index orders_pending_created serves it). An order in flight for
  * more than a minute is left to its timeout and not counted.
@@ -67,6 +66,7 @@ export function sagaLagSignal(
   return {
     name: 'saga-lag',
     read: async () => {
+      if (ageMs <= 0) return { overloaded: false, detail: 'saga lag not watched (ADMISSION_SAGA_AGE_MS=0)' };
       // Cut off from the broker, orders are late because of the outage, not of the load: the outbox
       // keeps them and they complete once it is back. How long an outage is absorbed so is the outbox
       // signal's to say (ADMISSION_MAX_OUTBOX_AGE_MS).
@@ -78,7 +78,7 @@ export function sagaLagSignal(
           WHERE status = 'PENDING' AND created_at > now() - interval '1 minute'`,
         [ageMs],
       )) as Array<{ late: number; pending: number }>;
-      return ageMs > 0 ? limit.update(row.pending, row.late) : { overloaded: false, detail: 'off' };
+      return limit.update(row.pending, row.late);
     },
   };
 }

@@ -11,7 +11,7 @@ import {
   SpanKind,
   startSpan,
 } from '../tracing/otel';
-import { preparedQueryOn } from '../sql/prepared';
+import { preparedQuery, preparedQueryOn } from '../sql/prepared';
 import { ConfirmPublisher, NotConnectedError, UnroutableError, type PublishOptions } from '../broker/confirm-publisher';
 import {
   encodePayload,
@@ -242,7 +242,7 @@ export class OutboxRelay {
       const results = await Promise.allSettled(rows.map((row) => this.publish(row)));
       const confirmed = rows.filter((_, i) => results[i].status === 'fulfilled').map((row) => row.id);
       if (confirmed.length > 0) {
-        await tx.query(`DELETE FROM messaging_outbox WHERE id = ANY($1::uuid[])`, [confirmed]);
+        await preparedQuery(tx, DELETE_OUTBOX_ROWS, [confirmed]);
       }
       for (const [i, result] of results.entries()) {
         if (result.status === 'rejected') await this.reschedule(tx, rows[i], result.reason as Error);

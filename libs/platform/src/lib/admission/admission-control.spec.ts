@@ -147,7 +147,7 @@ describe('AdmissionControl', () => {
     admission.admit(); // reads the window with the block
     await settle();
     const decision = admission.admit();
-    admission.close();
+    admission.onApplicationShutdown();
     expect(decision).toMatchObject({ admitted: false, signal: 'event-loop-delay' });
     expect(decision.admitted === false && decision.detail).toMatch(/^event-loop delay p99 1\d\d ms \(at most 20 ms\)$/);
   });

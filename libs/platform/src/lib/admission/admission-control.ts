@@ -1,3 +1,4 @@
+import type { OnApplicationShutdown } from '@nestjs/common';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
 /** One reading of a load signal: whether it says the system has taken as much as it can serve. */
@@ -55,7 +56,7 @@ export type Admission =
  * (the database away) says nothing: the request then fails on its own terms, with the 503 of an
  * outage.
  */
-export class AdmissionControl {
+export class AdmissionControl implements OnApplicationShutdown {
   private inFlight = 0;
   private readings: Array<{ name: string; reading: LoadReading }> = [];
   private readAt = Number.NEGATIVE_INFINITY;
@@ -102,7 +103,8 @@ export class AdmissionControl {
     return this.readings;
   }
 
-  close(): void {
+  /** Stops sampling the event loop (Nest calls it at shutdown). */
+  onApplicationShutdown(): void {
     this.loopDelay?.disable();
   }
 

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { setting } from '../settings';
 import type { AdmissionOptions } from './admission-control';
 
@@ -20,13 +21,7 @@ export function admissionSettings() {
   };
 }
 
-export interface AdmissionSettings {
-  ADMISSION_MAX_IN_FLIGHT: number;
-  ADMISSION_MAX_EVENT_LOOP_DELAY_MS: number;
-  ADMISSION_MAX_OUTBOX_AGE_MS: number;
-  ADMISSION_SAMPLE_INTERVAL_MS: number;
-  ADMISSION_RETRY_AFTER_SECONDS: number;
-}
+export type AdmissionSettings = z.infer<z.ZodObject<ReturnType<typeof admissionSettings>>>;
 
 export function admissionOptions(settings: AdmissionSettings): AdmissionOptions {
   return {
