@@ -152,7 +152,7 @@ export function SagaView({ orderId, customerId, onSelect, onFinal, jaeger, refre
                       {step.producer === service && (
                         <span className="event">
                           <span className="event-type">{withBreaks(step.type)}</span>
-                          <span className="event-summary">{step.summary}</span>
+                          <span className="event-summary">{withBreaks(step.summary)}</span>
                           <span className="event-producer sr-only">by {step.producer}</span>
                         </span>
                       )}
@@ -215,16 +215,15 @@ export function SagaView({ orderId, customerId, onSelect, onFinal, jaeger, refre
   );
 }
 
-/** `inventory.reserved` may wrap after its dot, not in the middle of a word. */
-function withBreaks(type: string) {
-  return type.split('.').map((part, index, parts) => (
+/**
+ * `inventory.reserved` may wrap after its dot and `PAYMENT_DECLINED` after its underscore, not in the
+ * middle of a word: the lanes are narrow.
+ */
+function withBreaks(text: string) {
+  return text.split(/(?<=[A-Za-z][._])(?=[A-Za-z])/).map((part, index, parts) => (
     <span key={index}>
       {part}
-      {index < parts.length - 1 && (
-        <>
-          .<wbr />
-        </>
-      )}
+      {index < parts.length - 1 && <wbr />}
     </span>
   ));
 }
