@@ -6,6 +6,7 @@ import { ensureArchive } from './archive/archive';
 import { ArchiveReader } from './archive/archive-reader';
 import { BrokerNodes } from './broker/broker-nodes';
 import { ConfirmPublisher } from './broker/confirm-publisher';
+import { GroupCommit } from './consume/group-commit';
 import { pruneInbox } from './consume/inbox';
 import {
   QueueConsumer,
@@ -128,6 +129,10 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
       this.registry,
       (rows) => this.relay.publishCommitted(rows),
       this.options.outbox.leaseMs,
+      this.options.groupCommit &&
+        new GroupCommit(dataSource, this.options.groupCommit, (size, outcome) =>
+          this.metrics.groupCommitted(size, outcome),
+        ),
     );
   }
 
@@ -621,6 +626,7 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
       concurrency: Math.min(options.concurrency ?? defaults.concurrency, prefetch),
       retry: { ...defaults.retry, ...options.retry },
       ...(options.ordered && { ordered: this.options.ordered }),
+      groupCommit: options.groupCommit === true && this.options.groupCommit !== undefined,
     };
     this.checkAgainstContracts(spec, contracts);
     return spec;

@@ -23,6 +23,11 @@ export class EventContext extends BaseRpcContext<[ConsumeMessage]> {
     readonly receivedVersion: number,
     readonly queue: string,
     private readonly outbox: Pick<Outbox, 'transaction'>,
+    /**
+     * `@ConsumeEvent({ groupCommit: true })`: the transaction may be shared (GroupCommit), its members
+     * ordered by `key`, the event's subject.
+     */
+    private readonly grouped?: { key: string },
   ) {
     super([message]);
   }
@@ -53,15 +58,23 @@ export class EventContext extends BaseRpcContext<[ConsumeMessage]> {
    * Runs `work` in one database transaction together with the inbox row of this message and the
    * events it publishes: all commit, or none. When this consumer already applied the message,
    * `work` does not run and the delivery is acknowledged as a duplicate. Once per delivery.
+   *
+   * A handler declared with `groupCommit`: when the database is busy the transaction may be shared
+   * with other handlers' (one commit for all), and when one of them fails, rolled back and `work` run
+   * again in a transaction of its own.
    */
   transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
     if (this.transacted) throw new Error('EventContext.transaction may run once per delivery');
     this.transacted = true;
-    return this.outbox.transaction(async (tx) => {
-      if (!(await recordInInbox(tx, this.queue, this.messageId))) {
-        throw new DuplicateDeliveryError(this.messageId, this.queue);
-      }
-      return work(tx);
-    });
+    // Grouped, when the database is busy one commit serves several handlers (GroupCommit).
+    return this.outbox.transaction(
+      async (tx) => {
+        if (!(await recordInInbox(tx, this.queue, this.messageId))) {
+          throw new DuplicateDeliveryError(this.messageId, this.queue);
+        }
+        return work(tx);
+      },
+      { grouped: this.grouped },
+    );
   }
 }

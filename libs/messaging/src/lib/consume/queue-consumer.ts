@@ -48,6 +48,8 @@ export interface ConsumerSpec {
    * is retried in place. Every `rebalanceIntervalMs` (0: never) the partitions in use are shared out.
    */
   ordered?: { partitions: number; rebalanceIntervalMs: number };
+  /** The handler's transactions may share a commit with others' (`@ConsumeEvent({ groupCommit })`). */
+  groupCommit?: boolean;
 }
 
 /** Headers this library sets on retried and dead-lettered copies. */
@@ -547,7 +549,15 @@ export class QueueConsumer {
     }
 
     const attempt = seen.attempt;
-    const ctx = new EventContext(message, event.id, attempt, receivedVersion, this.spec.queue, this.outbox);
+    const ctx = new EventContext(
+      message,
+      event.id,
+      attempt,
+      receivedVersion,
+      this.spec.queue,
+      this.outbox,
+      this.spec.groupCommit ? { key: event.subject } : undefined,
+    );
     const traceparent = parseTraceparent(String(message.properties.headers?.['traceparent'] ?? ''))
       ? String(message.properties.headers?.['traceparent'])
       : event.traceparent;

@@ -72,6 +72,13 @@ export class MessagingMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
+  readonly groupSize = new Histogram({
+    name: 'messaging_group_commit_size',
+    help: 'Handlers that shared one transaction (group commit), by outcome: committed, or split (rolled back, each run alone)',
+    labelNames: ['outcome'] as const,
+    buckets: [2, 3, 4, 6, 8, 12, 16, 32],
+    registers: [this.registry],
+  });
   readonly redriven = new Counter({
     name: 'messaging_redriven_total',
     help: 'Dead letters sent back to their queue by a redrive (admin endpoint or CLI), by queue',
@@ -104,6 +111,11 @@ export class MessagingMetrics {
       compressed: this.compressed.labels(exchange, eventType),
       compressionSavedBytes: this.compressionSavedBytes.labels(exchange, eventType),
     }));
+  }
+
+  /** A transaction shared by `size` handlers committed, or split up. */
+  groupCommitted(size: number, outcome: 'committed' | 'split'): void {
+    this.groupSize.labels(outcome).observe(size);
   }
 
   /** Counts and times a settled delivery. */

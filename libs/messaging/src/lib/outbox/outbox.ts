@@ -14,6 +14,7 @@ import {
 import { TraceContext } from '@shop/tracing';
 import type { OutboxRow } from './outbox-relay';
 import { preparedQuery } from '../sql/prepared';
+import type { GroupCommit } from '../consume/group-commit';
 
 const PENDING = Symbol.for('shop.messaging.outbox-pending');
 
@@ -38,6 +39,8 @@ export class Outbox {
     private readonly registry: EventRegistry,
     private readonly onCommitted: (rows: OutboxRow[]) => void,
     private readonly leaseMs = 10_000,
+    /** Shares one commit among handlers' transactions that wait for a lane (`grouped`); unset: none. */
+    private readonly groups?: GroupCommit,
   ) {
     // Hand the rows to the relay right after any transaction that wrote to the outbox commits: no
     // polling lag, whether the transaction came from `Outbox.transaction`, `EventContext.transaction`
@@ -54,10 +57,17 @@ export class Outbox {
     dataSource.subscribers.push(subscriber);
   }
 
-  /** Runs `work` in a transaction (a span when tracing); events it publishes go out once it commits. */
-  transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` in a transaction (a span when tracing); events it publishes go out once it commits.
+   * `grouped` (a handler's, whose work may run again: GroupCommit): the transaction may be shared with
+   * other handlers' when the database is busy, one commit for all; `key`, its subject, orders a group.
+   */
+  transaction<T>(work: (tx: EntityManager) => Promise<T>, options?: { grouped?: { key: string } }): Promise<T> {
+    const groups = options?.grouped ? this.groups : undefined;
+    const key = options?.grouped?.key;
+    const run = () => (groups ? groups.run(work, key) : this.dataSource.transaction(work));
     // Inside a traced request or handler only: periodic sweeps start no trace of their own.
-    if (!activeSpanContext()) return this.dataSource.transaction(work);
+    if (!activeSpanContext()) return run();
     const database = (this.dataSource.options as { database?: string }).database ?? this.dataSource.driver.database;
     const span = startSpan(
       'transaction',
@@ -65,7 +75,7 @@ export class Outbox {
       () => otelContext.active(),
       () => ({ [SemConv.dbSystem]: 'postgresql', ...(database ? { [SemConv.dbNamespace]: database } : {}) }),
     );
-    return inSpan(span, () => this.dataSource.transaction(work));
+    return inSpan(span, run);
   }
 
   /**

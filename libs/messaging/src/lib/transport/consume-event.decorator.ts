@@ -30,6 +30,14 @@ export interface ConsumeEventOptions extends ConsumerOptions {
    * rabbitmq_consistent_hash_exchange; `prefetch` and `concurrency` do not apply.
    */
   ordered?: 'subject';
+  /**
+   * The handler's `ctx.transaction` is short database work that may run twice: when every lane of
+   * the app's group commit is busy (`MessagingOptions.groupCommit`), it shares a transaction, and one
+   * commit, with other such handlers' work; when one of them fails, the group rolls back and each runs
+   * again alone. Leave it off for a handler whose transaction waits on anything slow (a remote call, a
+   * long lock): the group would wait with it.
+   */
+  groupCommit?: boolean;
 }
 
 /** What `@ConsumeEvent` declares, as the transport reads it from the pattern's extras. */
