@@ -35,31 +35,39 @@ export class OrdersService {
     const id = randomUUID();
     const items = input.items.map((item) => ({ sku: item.sku, quantity: item.quantity, unitPrice: null }));
     const requestHash = hashRequest(input);
-    return this.outbox.transaction(async (tx) => {
-      if (idempotencyKey !== undefined) {
-        // A concurrent request with the same key waits here for the first one to commit, then sees its row.
-        const claimed = (await tx.query(
-          `INSERT INTO idempotency_keys (key, request_hash, order_id) VALUES ($1, $2, $3)
+    // Grouped: short work on rows of its own (the new order, its key), so under load placing shares a
+    // commit with the handlers' transactions (GroupCommit); keyed by the Idempotency-Key, so that two
+    // requests with the same key in two groups are taken in the same order there as everywhere.
+    const grouped = { key: idempotencyKey ?? id };
+    return this.outbox.transaction(
+      async (tx) => {
+        if (idempotencyKey !== undefined) {
+          // A concurrent request with the same key waits here for the first one to commit, then sees its row.
+          const claimed = (await tx.query(
+            `INSERT INTO idempotency_keys (key, request_hash, order_id) VALUES ($1, $2, $3)
            ON CONFLICT (key) DO NOTHING RETURNING key`,
-          [idempotencyKey, requestHash, id],
-        )) as unknown[];
-        if (claimed.length === 0) return { order: await this.replay(tx, idempotencyKey, requestHash), created: false };
-      }
-      const [row] = (await tx.query(
-        `INSERT INTO orders (id, customer_id, status, items) VALUES ($1, $2, 'PENDING', $3) RETURNING *`,
-        [id, input.customerId, JSON.stringify(items)],
-      )) as OrderRow[];
-      await this.outbox.publish(
-        tx,
-        OrderPlaced.create({
-          orderId: id,
-          customerId: input.customerId,
-          items: input.items.map((item) => ({ sku: item.sku, quantity: item.quantity })),
-          paymentToken: input.paymentToken,
-        }),
-      );
-      return { order: toView(row as OrderRow), created: true };
-    });
+            [idempotencyKey, requestHash, id],
+          )) as unknown[];
+          if (claimed.length === 0)
+            return { order: await this.replay(tx, idempotencyKey, requestHash), created: false };
+        }
+        const [row] = (await tx.query(
+          `INSERT INTO orders (id, customer_id, status, items) VALUES ($1, $2, 'PENDING', $3) RETURNING *`,
+          [id, input.customerId, JSON.stringify(items)],
+        )) as OrderRow[];
+        await this.outbox.publish(
+          tx,
+          OrderPlaced.create({
+            orderId: id,
+            customerId: input.customerId,
+            items: input.items.map((item) => ({ sku: item.sku, quantity: item.quantity })),
+            paymentToken: input.paymentToken,
+          }),
+        );
+        return { order: toView(row as OrderRow), created: true };
+      },
+      { grouped },
+    );
   }
 
   /** The order; with `customerId`, only if it is that customer's (another's is as unknown as a missing one). */

@@ -15,7 +15,7 @@ const REASONS = {
 export class NotifyCustomerOnOrderCancelled {
   constructor(private readonly notifications: NotificationsService) {}
 
-  @ConsumeEvent(OrderCancelled, { queue: 'notifications.customer-notifier.on-cancelled' })
+  @ConsumeEvent(OrderCancelled, { queue: 'notifications.customer-notifier.on-cancelled', groupCommit: true })
   handle(@Payload() event: EventOf<typeof OrderCancelled>, @Ctx() ctx: EventContext) {
     const { orderId, customerId, reason } = event.data;
     return ctx.transaction((tx) =>

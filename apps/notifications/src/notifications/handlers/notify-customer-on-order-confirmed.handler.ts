@@ -10,7 +10,7 @@ export class NotifyCustomerOnOrderConfirmed {
   constructor(private readonly notifications: NotificationsService) {}
 
   // The queue's name predates this class's; it is kept so that no waiting message is stranded.
-  @ConsumeEvent(OrderConfirmed, { queue: 'notifications.customer-notifier.on-confirmed' })
+  @ConsumeEvent(OrderConfirmed, { queue: 'notifications.customer-notifier.on-confirmed', groupCommit: true })
   handle(@Payload() event: EventOf<typeof OrderConfirmed>, @Ctx() ctx: EventContext) {
     const { orderId, customerId, total } = event.data;
     return ctx.transaction((tx) =>

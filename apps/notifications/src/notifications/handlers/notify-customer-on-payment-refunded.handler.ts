@@ -9,7 +9,7 @@ import { NotificationsService } from '../notifications.service';
 export class NotifyCustomerOnPaymentRefunded {
   constructor(private readonly notifications: NotificationsService) {}
 
-  @ConsumeEvent(PaymentRefunded, { queue: 'notifications.customer-notifier.on-refunded' })
+  @ConsumeEvent(PaymentRefunded, { queue: 'notifications.customer-notifier.on-refunded', groupCommit: true })
   handle(@Payload() event: EventOf<typeof PaymentRefunded>, @Ctx() ctx: EventContext) {
     const { orderId, customerId, amount } = event.data;
     return ctx.transaction((tx) =>

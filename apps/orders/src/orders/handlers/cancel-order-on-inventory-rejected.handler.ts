@@ -8,7 +8,7 @@ import { OrdersService } from '../orders.service';
 export class CancelOrderOnInventoryRejected {
   constructor(private readonly orders: OrdersService) {}
 
-  @ConsumeEvent(InventoryRejected, { queue: 'orders.order-saga.on-rejected' })
+  @ConsumeEvent(InventoryRejected, { queue: 'orders.order-saga.on-rejected', groupCommit: true })
   handle(@Payload() event: EventOf<typeof InventoryRejected>, @Ctx() ctx: EventContext) {
     return ctx.transaction((tx) => this.orders.failed(tx, event.data.orderId, 'OUT_OF_STOCK'));
   }

@@ -8,7 +8,7 @@ import { OrdersService } from '../orders.service';
 export class CancelOrderOnPaymentDeclined {
   constructor(private readonly orders: OrdersService) {}
 
-  @ConsumeEvent(PaymentDeclined, { queue: 'orders.order-saga.on-declined' })
+  @ConsumeEvent(PaymentDeclined, { queue: 'orders.order-saga.on-declined', groupCommit: true })
   handle(@Payload() event: EventOf<typeof PaymentDeclined>, @Ctx() ctx: EventContext) {
     return ctx.transaction((tx) => this.orders.failed(tx, event.data.orderId, 'PAYMENT_DECLINED'));
   }

@@ -9,7 +9,7 @@ import { OrdersService } from '../orders.service';
 export class ConfirmOrderOnPaymentCaptured {
   constructor(private readonly orders: OrdersService) {}
 
-  @ConsumeEvent(PaymentCaptured, { queue: 'orders.order-saga.on-captured' })
+  @ConsumeEvent(PaymentCaptured, { queue: 'orders.order-saga.on-captured', groupCommit: true })
   handle(@Payload() event: EventOf<typeof PaymentCaptured>, @Ctx() ctx: EventContext) {
     const { orderId, paymentId, amount } = event.data;
     return ctx.transaction((tx) => this.orders.paid(tx, orderId, paymentId, amount));

@@ -10,7 +10,7 @@ export class PriceOrderOnInventoryReserved {
   constructor(private readonly orders: OrdersService) {}
 
   // The queue's name predates this class's; it is kept so that no waiting message is stranded.
-  @ConsumeEvent(InventoryReserved, { queue: 'orders.order-saga.on-reserved' })
+  @ConsumeEvent(InventoryReserved, { queue: 'orders.order-saga.on-reserved', groupCommit: true })
   handle(@Payload() event: EventOf<typeof InventoryReserved>, @Ctx() ctx: EventContext) {
     const { orderId, lines, total } = event.data;
     return ctx.transaction((tx) => this.orders.priced(tx, orderId, lines, total));

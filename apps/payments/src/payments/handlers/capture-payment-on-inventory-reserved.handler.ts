@@ -9,6 +9,8 @@ import { PROVIDER_RETRY } from './provider-retry';
 export class CapturePaymentOnInventoryReserved {
   constructor(private readonly payments: PaymentsService) {}
 
+  // Not groupCommit: the capture waits on the card provider, a remote call that a shared transaction
+  // (and every handler in it) would wait on too.
   @ConsumeEvent(InventoryReserved, {
     queue: 'payments.payment-saga.on-reserved',
     retry: PROVIDER_RETRY,
