@@ -25,27 +25,49 @@ import { commitsOf, measureDatabaseBound, nextXid } from './db-bound';
 import { closedLoop, nowMs, openLoop, OrderPoster, type Posted } from './load';
 import { renderReport, summarizeRun, type RateRun, type SagaReport } from './report';
 import { writeProfileReport } from './profile-report';
+import { parseCompareSides, renderComparison, type CompareSide } from './compare';
 
 process.env['RABBITMQ_URL'] ??= 'amqp://guest:guest@127.0.0.1:5672';
 process.env['DATABASE_URL'] ??= 'postgres://postgres@127.0.0.1:5432/postgres';
 
-const { values: args } = parseArgs({
-  options: {
-    rates: { type: 'string', default: '10,50,100,150,flat' },
-    seconds: { type: 'string', default: '10' },
-    replicas: { type: 'string', default: '1,2' },
-    /** After the rates of a replica count: open loop at these multiples of its best completed/s ("" for none). */
-    overload: { type: 'string', default: '2,4' },
-    'flat-concurrency': { type: 'string', default: '32' },
-    'db-seconds': { type: 'string', default: '5' },
-    'drain-seconds': { type: 'string', default: '180' },
-    out: { type: 'string', default: join(__dirname, '../../../../reports') },
-    /** Re-render the table, Markdown and chart of a report's JSON without measuring again. */
-    render: { type: 'string' },
-    /** Sample each app's CPU (V8 profiler) and write flame graphs and a summary into this directory. */
-    profile: { type: 'string' },
-  },
-});
+const USAGE =
+  'usage: npm run bench:saga -- [--rates 10,50,100,150,flat] [--seconds N] [--replicas 1,2] [--overload 2,4 | ""]\n' +
+  '       [--flat-concurrency N] [--db-seconds N] [--drain-seconds N] [--out DIR] [--profile DIR] [--render JSON]\n' +
+  '       npm run bench:saga -- --compare before=a.json,b.json --compare after=c.json,d.json [--compare-name NAME] [--out DIR]';
+
+const { values: args } = (() => {
+  // An unknown or malformed flag is answered by one line and the usage, not a stack trace.
+  try {
+    return parseArgs({
+      options: {
+        rates: { type: 'string', default: '10,50,100,150,flat' },
+        seconds: { type: 'string', default: '10' },
+        replicas: { type: 'string', default: '1,2' },
+        /** After the rates of a replica count: open loop at these multiples of its best completed/s ("" for none). */
+        overload: { type: 'string', default: '2,4' },
+        'flat-concurrency': { type: 'string', default: '32' },
+        'db-seconds': { type: 'string', default: '5' },
+        'drain-seconds': { type: 'string', default: '180' },
+        out: { type: 'string', default: join(__dirname, '../../../../reports') },
+        /** Re-render the table, Markdown and chart of a report's JSON without measuring again. */
+        render: { type: 'string' },
+        /** Sample each app's CPU (V8 profiler) and write flame graphs and a summary into this directory. */
+        profile: { type: 'string' },
+        /** Compare reports of two builds run alternately: label=a.json,b.json, given once per side. */
+        compare: { type: 'string', multiple: true },
+        'compare-name': { type: 'string', default: 'bench-saga-compare' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    console.error(`bench:saga: ${(error as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+})();
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 const options = {
   rates: args.rates.split(',').map((r) => (r.trim() === 'flat' ? 'flat' : positive('rates', r))) as Array<
@@ -61,6 +83,18 @@ const options = {
 };
 
 async function main(): Promise<void> {
+  if (args.compare) {
+    let sides: CompareSide[];
+    try {
+      sides = parseCompareSides(args.compare);
+    } catch (error) {
+      console.error(`bench:saga: ${(error as Error).message}`);
+      process.exit(2);
+    }
+    const { table, files } = await renderComparison(sides, args.out, args['compare-name']);
+    console.log(`${table}\n\nwrote ${files.join(', ')}`);
+    return;
+  }
   if (args.render) {
     const report = JSON.parse(readFileSync(args.render, 'utf8')) as SagaReport;
     const { table, files } = await renderReport(report, args.out);
