@@ -148,6 +148,12 @@ interface Tracked {
   id?: string;
   acceptError?: string;
   cancelStatus?: number;
+  /**
+   * An earlier cancel went unanswered (the replica died, the connection reset) or answered a 5xx (the
+   * database went away around its commit): it may have been applied, so the 409 of the retry ("already
+   * cancelled") may be about the customer's own cancel.
+   */
+  cancelUncertain?: boolean;
   cancelledWhen?: 'pending' | 'confirmed' | 'already-final';
 }
 
@@ -326,14 +332,15 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       return undefined;
     };
 
-    const cancel = async (id: string): Promise<number> => {
+    const cancel = async (t: Tracked, id: string): Promise<number> => {
       const deadline = Date.now() + 120_000;
       for (let attempt = 0; Date.now() < deadline; attempt++) {
         try {
           const response = await client.cancel(id);
           if (response.status < 500) return response.status;
+          t.cancelUncertain = true;
         } catch {
-          // retried
+          t.cancelUncertain = true; // retried
         }
         await sleep(Math.min(2_000, 100 * 2 ** Math.min(attempt, 5)));
       }
@@ -376,7 +383,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       accept(t, order);
       if (!order) return;
       if (t.kind === 'cancel-pending') {
-        t.cancelStatus = await cancel(order.id);
+        t.cancelStatus = await cancel(t, order.id);
         t.cancelledWhen = 'pending';
       } else if (t.kind === 'cancel-confirmed') {
         const task = (async () => {
@@ -385,7 +392,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
             const seen = await getOrderTolerant(order.id);
             if (seen?.status === 'CONFIRMED') {
               t.cancelledWhen = 'confirmed';
-              t.cancelStatus = await cancel(order.id);
+              t.cancelStatus = await cancel(t, order.id);
               return;
             }
             if (seen?.status === 'CANCELLED') {
@@ -764,7 +771,8 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
           case 'cancel-pending':
           case 'cancel-confirmed':
             if (t.cancelStatus === 202) return reason === 'CUSTOMER_REQUEST';
-            if (t.cancelStatus === 409) return order.status === 'CANCELLED' && reason !== 'CUSTOMER_REQUEST';
+            if (t.cancelStatus === 409)
+              return order.status === 'CANCELLED' && (reason !== 'CUSTOMER_REQUEST' || t.cancelUncertain === true);
             return order.status === 'CONFIRMED' || reason === 'TIMEOUT';
           default:
             return false;
