@@ -157,6 +157,14 @@ describe(`event consumers fuzzed with random messages (fast-check seed ${SEED})`
     victim = await client.waitForOrderStatus(order.id, 'CONFIRMED');
     await client.waitForNotification(order.id, 'ORDER_CONFIRMED');
     await waitForProduct(client, sku, { available: 18, reserved: 0 });
+    // its timeline whole (projected a moment after the events), so that the snapshots compare like with like
+    await client.waitForTimeline(order.id, [
+      'order.placed',
+      'inventory.reserved',
+      'payment.captured',
+      'order.confirmed',
+      'notification.sent',
+    ]);
 
     poolOrderIds = fc.sample(fc.uuid({ version: 4 }), { seed: SEED, numRuns: 6 });
     poolCustomerIds = Array.from({ length: 4 }, (_, i) => `c-fuzz-pool-${SEED}-${i}`);

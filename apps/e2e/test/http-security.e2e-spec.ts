@@ -457,7 +457,7 @@ describe('HTTP security, authentication with AUTH_JWT_SECRET', () => {
         const placed = await alice.placeOrder(orderOf(aliceId, [[sku, 2]]));
         order = await alice.waitForOrderStatus(placed.order.id, 'CONFIRMED');
         expect(order).toMatchObject({ customerId: aliceId, total: 1_400 });
-        expect((await alice.timeline(order.id)).events.map((e) => e.type)).toContain('order.placed');
+        await alice.waitForTimeline(order.id, ['order.placed']);
         await alice.waitForNotification(order.id, 'ORDER_CONFIRMED');
         expect(await operator.payments(order.id)).toEqual([
           expect.objectContaining({ status: 'CAPTURED', amount: 1_400 }),

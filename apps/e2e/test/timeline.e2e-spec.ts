@@ -1,4 +1,3 @@
-import { waitFor } from '@shop/testing';
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
   createProduct,
@@ -43,23 +42,6 @@ describe('the order timeline', () => {
     });
     expect(response.status).toBe(202);
     return { order: response.body, traceId };
-  }
-
-  /** Polls the timeline until every one of `types` is in it; the error shows the last timeline seen. */
-  async function waitForTimeline(orderId: string, types: string[]): Promise<OrderTimeline> {
-    let last: OrderTimeline | undefined;
-    try {
-      return await waitFor(
-        async () => {
-          last = await client.timeline(orderId);
-          const seen = last.events.map((e) => e.type);
-          return types.every((type) => seen.includes(type)) ? last : undefined;
-        },
-        { timeoutMs: 30_000, intervalMs: 100, description: `the timeline of ${orderId} to have ${types.join(', ')}` },
-      );
-    } catch (error) {
-      throw new Error(`${(error as Error).message}; last seen: ${JSON.stringify(last?.events.map((e) => e.type))}`);
-    }
   }
 
   /** What holds for every timeline: ids unique, times in order, one trace, causes earlier in the same timeline. */
@@ -110,7 +92,7 @@ describe('the order timeline', () => {
         ['order.confirmed', 'orders'],
         ['notification.sent', 'notifications'],
       ];
-      await waitForTimeline(
+      await client.waitForTimeline(
         order.id,
         expected.map(([type]) => type),
       );
@@ -133,7 +115,7 @@ describe('the order timeline', () => {
       const sku = await createProduct(client, 'timeline-declined', { available: 5, price: 800 });
       const { order, traceId } = await placeTraced(orderOf(newCustomer('timeline'), [[sku, 2]], 'tok_declined'));
 
-      const timeline = await waitForTimeline(order.id, [
+      const timeline = await client.waitForTimeline(order.id, [
         'order.placed',
         'inventory.reserved',
         'payment.declined',
@@ -172,7 +154,7 @@ describe('the order timeline', () => {
       const sku = await createProduct(client, 'timeline-short', { available: 1 });
       const { order, traceId } = await placeTraced(orderOf(newCustomer('timeline'), [[sku, 3]]));
 
-      const timeline = await waitForTimeline(order.id, [
+      const timeline = await client.waitForTimeline(order.id, [
         'order.placed',
         'inventory.rejected',
         'order.cancelled',

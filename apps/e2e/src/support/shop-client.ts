@@ -256,6 +256,26 @@ export class ShopClient {
     return response.body;
   }
 
+  /**
+   * Polls the timeline until every one of `types` is in it (the projection folds its events a moment
+   * after they happen); the error shows the last timeline seen.
+   */
+  async waitForTimeline(orderId: string, types: readonly string[], timeoutMs = 30_000): Promise<OrderTimeline> {
+    let last: OrderTimeline | undefined;
+    try {
+      return await waitFor(
+        async () => {
+          last = await this.timeline(orderId);
+          const seen = last.events.map((e) => e.type);
+          return types.every((type) => seen.includes(type)) ? last : undefined;
+        },
+        { timeoutMs, intervalMs: 100, description: `the timeline of ${orderId} to have ${types.join(', ')}` },
+      );
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; last seen: ${JSON.stringify(last?.events.map((e) => e.type))}`);
+    }
+  }
+
   /** GET /events?subject={orderId}: the order's events from the archive, in publish order, every page. */
   async archivedEvents(orderId: string): Promise<ArchivedEvent[]> {
     const events: ArchivedEvent[] = [];
