@@ -17,9 +17,10 @@ export interface NodeFaultOutcome {
 }
 
 /**
- * How long every app replica has to be consuming on another node. It usually takes 1 to 4 s; on a
- * loaded 2-core machine (the fixed-seed run beside the rest of `npm test`) a replica the harness killed
- * meanwhile restarts and connects in tens of seconds, and 60 s was once not enough.
+ * How long every app replica has to be consuming on another node. It usually takes 1 to 4 s. Once, in
+ * the fixed-seed run beside the rest of `npm test` on a loaded 2-core machine, one replica had not
+ * moved within 60 s (which one and why went unrecorded: that run logs nothing), while every invariant
+ * held; the bound is a liveness check, the figures are in the report.
  */
 const MOVE_TIMEOUT_MS = 120_000;
 const REPLICAS_TIMEOUT_MS = 120_000;
