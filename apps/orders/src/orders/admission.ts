@@ -51,8 +51,9 @@ export class SagaLimit {
 
 /**
  * The saga's lag, end to end, as a load signal: the orders in flight (PENDING) and their age, while
- * orders is connected to the broker. Every event of an order waits in some queue, outbox or handler of some service until the order is final,
- * so the age of the orders in flight is the consumer lag of the whole saga, read from one table that
+ * orders is connected to the broker. Every event of an order waits in some queue, outbox or handler
+ * of some service until the order is final, so the age of the orders in flight is the consumer lag of
+ * the whole saga, read from one table that
  * every replica shares (the partial index orders_pending_created serves it). An order in flight for
  * more than a minute is left to its timeout and not counted.
  */
