@@ -49,36 +49,58 @@ export class SagaLimit {
   }
 }
 
+/** What the saga-lag signal reads of orders' broker connection (MessagingService.status()). */
+export interface BrokerLink {
+  connected: boolean;
+  /** How many times the connection was lost and re-established. */
+  reconnects: number;
+  /** When the connection came up (`Date.now()`). */
+  connectedAt?: number;
+}
+
 /**
- * The saga's lag, end to end, as a load signal: the orders in flight (PENDING) and their age, while
- * orders is connected to the broker. Every event of an order waits in some queue, outbox or handler
- * of some service until the order is final, so the age of the orders in flight is the consumer lag of
- * the whole saga, read from one table that
+ * The saga's lag, end to end, as a load signal: the orders in flight (PENDING) and their age. Every
+ * event of an order waits in some queue, outbox or handler of some service until the order is final,
+ * so the age of the orders in flight is the consumer lag of the whole saga, read from one table that
  * every replica shares (the partial index orders_pending_created serves it). An order in flight for
  * more than a minute is left to its timeout and not counted.
+ *
+ * A broker outage makes orders late without any load: the lag does not count while orders is cut off
+ * from the broker, nor after it reconnects while orders placed before that are still in flight (the
+ * outage's backlog, which the other services drain as they reconnect, each after its own backoff).
+ * How long an outage is absorbed so is the outbox signal's to say (ADMISSION_MAX_OUTBOX_AGE_MS); the
+ * backlog leaves the count within the minute in any case.
  */
 export function sagaLagSignal(
   dataSource: DataSource,
   ageMs: number,
   maxLate: number,
-  brokerConnected: () => boolean = () => true,
+  broker: () => BrokerLink = () => ({ connected: true, reconnects: 0 }),
 ): LoadSignal {
   const limit = new SagaLimit(ageMs, maxLate);
   return {
     name: 'saga-lag',
     read: async () => {
       if (ageMs <= 0) return { overloaded: false, detail: 'saga lag not watched (ADMISSION_SAGA_AGE_MS=0)' };
-      // Cut off from the broker, orders are late because of the outage, not of the load: the outbox
-      // keeps them and they complete once it is back. How long an outage is absorbed so is the outbox
-      // signal's to say (ADMISSION_MAX_OUTBOX_AGE_MS).
-      if (!brokerConnected()) return { overloaded: false, detail: 'broker unreachable: orders wait in the outbox' };
+      const link = broker();
+      if (!link.connected) return { overloaded: false, detail: 'broker unreachable: orders wait in the outbox' };
+      // ms since the connection came back (ages relative to the database's clock, not this one's)
+      const sinceReconnect =
+        link.reconnects > 0 && link.connectedAt !== undefined ? Math.max(0, Date.now() - link.connectedAt) : null;
       const [row] = (await dataSource.query(
         `SELECT count(*) FILTER (WHERE created_at < now() - $1 * interval '1 millisecond')::int AS late,
+                count(*) FILTER (WHERE created_at < now() - $2 * interval '1 millisecond')::int AS "heldBack",
                 count(*)::int AS pending
            FROM orders
           WHERE status = 'PENDING' AND created_at > now() - interval '1 minute'`,
-        [ageMs],
-      )) as Array<{ late: number; pending: number }>;
+        [ageMs, sinceReconnect],
+      )) as Array<{ late: number; heldBack: number | null; pending: number }>;
+      if (row.heldBack) {
+        return {
+          overloaded: false,
+          detail: `${row.heldBack} orders placed before the broker came back still in flight: the outage's backlog drains`,
+        };
+      }
       return limit.update(row.pending, row.late);
     },
   };
@@ -92,11 +114,8 @@ export const ORDERS_ADMISSION: Provider[] = [
     useFactory: (settings: OrdersSettings, dataSource: DataSource, messaging: MessagingService) =>
       new AdmissionControl(admissionOptions(settings), [
         outboxSignal(() => messaging.outboxBacklog(), settings.ADMISSION_MAX_OUTBOX_AGE_MS),
-        sagaLagSignal(
-          dataSource,
-          settings.ADMISSION_SAGA_AGE_MS,
-          settings.ADMISSION_MAX_LATE_ORDERS,
-          () => messaging.status().connected,
+        sagaLagSignal(dataSource, settings.ADMISSION_SAGA_AGE_MS, settings.ADMISSION_MAX_LATE_ORDERS, () =>
+          messaging.status(),
         ),
       ]),
   },

@@ -49,6 +49,8 @@ export interface MessagingStatus {
   lastError?: string;
   /** How many times the connection was lost and then re-established (a metric, and what tests wait on). */
   reconnects: number;
+  /** When the connection came up (`Date.now()`); absent while not connected. */
+  connectedAt?: number;
   consumers: string[];
   /** `host:port` of the broker node the connection is on; absent while not connected. */
   node?: string;
@@ -88,6 +90,7 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
   private blocked = false;
   private lastError?: string;
   private connects = 0;
+  private connectedAt?: number;
   private pruneTimer?: NodeJS.Timeout;
   /** The current connection's setup, while it runs: consumers added meanwhile wait for it. */
   private settingUp?: Promise<void>;
@@ -242,6 +245,7 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
     });
     this.connection.on('connect', () => {
       this.connects += 1;
+      this.connectedAt = Date.now();
       if (this.connects > 1) this.metrics.reconnects.inc();
       this.lastError = undefined;
       this.node = nodes.address;
@@ -298,6 +302,7 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
       blocked: this.blocked,
       lastError: this.lastError,
       reconnects: Math.max(0, this.connects - 1),
+      connectedAt: this.model ? this.connectedAt : undefined,
       consumers: this.consumers.map((c) => c.spec.queue),
       node: this.model ? this.node : undefined,
       nodes: this.nodes.count,
