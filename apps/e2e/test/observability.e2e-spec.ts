@@ -246,6 +246,44 @@ describe('observability', () => {
   );
 
   it(
+    'shares commits under a burst: orders, payments and notifications each commit some handlers together (group commit)',
+    async () => {
+      const GROUPING: AppName[] = ['orders', 'payments', 'notifications'];
+      const scrape = async () =>
+        Object.fromEntries(
+          await Promise.all(GROUPING.map(async (app) => [app, (await client.http(app, '/metrics')).text] as const)),
+        ) as Record<AppName, string>;
+      const before = await scrape();
+      const sku = await createProduct(client, 'burst', { available: 1_000, price: 300 });
+      const customerId = newCustomer('burst');
+      // Forty at once: while one transaction commits, the others queue for the app's lane.
+      const ids = await Promise.all(
+        Array.from({ length: 40 }, async () => {
+          const response = await client.http<{ id: string }>('orders', '/orders', {
+            body: orderOf(customerId, [[sku, 1]]),
+          });
+          expect(response.status).toBe(202);
+          return response.body.id;
+        }),
+      );
+      for (const id of ids) await client.waitForNotification(id, 'ORDER_CONFIRMED');
+      const after = await scrape();
+      const grouped = Object.fromEntries(
+        GROUPING.map((app) => {
+          const groups = (text: string) => value(text, 'messaging_group_commit_size_count', { outcome: 'committed' });
+          const members = (text: string) => value(text, 'messaging_group_commit_size_sum', { outcome: 'committed' });
+          const count = groups(after[app]) - groups(before[app]);
+          const sum = members(after[app]) - members(before[app]);
+          // a group has two members at least; what each app grouped is a share of the burst
+          return [app, count > 0 && sum >= 2 * count && sum <= 3 * ids.length];
+        }),
+      );
+      expect(grouped).toEqual({ orders: true, payments: true, notifications: true });
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
     'logs one JSON line per event handled, with its trace id, order id, event id and type',
     async () => {
       const { orderId, traceId } = await place('logged');
