@@ -35,6 +35,7 @@ import {
   chart,
   clientVersions,
   consoleTable,
+  floorConsole,
   LARGE_LABELS,
   largeCharts,
   largeRows,
@@ -43,6 +44,7 @@ import {
   targetLines,
 } from './messaging-bench/report';
 import { pendingCleanups, runOnce, type PlannedRun, type RunRecord, type RunSettings } from './messaging-bench/run';
+import { timeLibrarySteps } from './messaging-bench/steps';
 import { evaluateTargets, summarizeLarge, summarizeRuns } from './messaging-bench/summary';
 
 const NAME = 'bench-messaging';
@@ -173,6 +175,10 @@ async function main(): Promise<void> {
       `\n${machine.cpu}, Node ${machine.node}, RabbitMQ ${machine.rabbitmq ?? '?'}`,
   );
 
+  // Before the runs, on a quiet machine: what the library cannot do without (the floor of its CPU).
+  const steps = settings.largeOnly ? [] : timeLibrarySteps();
+  for (const { side, step, cpuUs } of steps) console.log(`  required, ${side}: ${step}: ${cpuUs.toFixed(2)} µs/msg`);
+
   const tty = process.stdout.isTTY;
   const runs: RunRecord[] = [];
   for (const run of planned) {
@@ -208,6 +214,7 @@ async function main(): Promise<void> {
     const { header, rows, align } = resultRows(summaries);
     console.log(`\n${consoleTable(header, rows, align)}\n`);
     for (const line of targetLines(targets)) console.log(line);
+    console.log(`\nthe floor: raw plus the steps the targets require, timed alone\n${floorConsole(steps, summaries)}`);
   }
   if (largeSummaries.length) {
     const { header, rows, align } = largeRows(largeSummaries);
@@ -228,6 +235,7 @@ async function main(): Promise<void> {
       summaries,
       targets,
       largeSummaries,
+      steps,
       runs,
     },
     markdown: markdown({
@@ -238,6 +246,7 @@ async function main(): Promise<void> {
       summaries,
       targets,
       large: largeSummaries,
+      steps,
       name: NAME,
     }),
     svg: settings.largeOnly ? stackSvgs(moreCharts, { columns: 2 }) : chart(summaries, queueTypes, clients, moreCharts),

@@ -5,6 +5,7 @@ import { CLIENTS, LARGE_ENCODINGS, type ClientName, type LargeEncoding, type Que
 import type { RunRecord, RunSettings } from './run';
 import type { ClientSummary, LargeSummary, Stat, TargetResult } from './summary';
 import { TARGETS } from './summary';
+import { stepsTotal, type StepTiming } from './steps';
 
 export const CLIENT_LABELS: Record<ClientName, string> = {
   raw: 'raw amqplib',
@@ -269,7 +270,73 @@ export interface ReportInput {
   targets: TargetResult[];
   /** The large-event runs, when there were any. */
   large: LargeSummary[];
+  /** The required per-message steps, timed alone (none with --large-only). */
+  steps: StepTiming[];
   name: string;
+}
+
+/**
+ * Per queue type: raw's CPU per message, the least the library can add (its required steps, timed
+ * alone), and so the best ratio the library could reach, against its measured ratio and the target.
+ */
+export function floorRows(steps: StepTiming[], summaries: ClientSummary[]): string[][] {
+  const rows: string[][] = [];
+  for (const side of ['publisher', 'consumer'] as const) {
+    const added = stepsTotal(steps, side);
+    for (const raw of summaries.filter((s) => s.client === 'raw')) {
+      const library = summaries.find((s) => s.client === 'library' && s.queueType === raw.queueType);
+      const rawCpu = (side === 'publisher' ? raw.publisherCpuUsPerMsg : raw.consumerCpuUsPerMsg).median;
+      const measured = library && (side === 'publisher' ? library.publisherCpuRatio : library.consumerCpuRatio).median;
+      rows.push([
+        raw.queueType,
+        side,
+        rawCpu.toFixed(1),
+        added.toFixed(1),
+        `${((rawCpu + added) / rawCpu).toFixed(2)}x`,
+        measured === undefined || !Number.isFinite(measured) ? '–' : `${measured.toFixed(2)}x`,
+        `<= ${TARGETS.cpuRatio}x`,
+      ]);
+    }
+  }
+  return rows;
+}
+
+const FLOOR_HEADER = [
+  'queue',
+  'side',
+  'raw µs/msg',
+  'required steps µs',
+  'best possible',
+  'library measured',
+  'target',
+];
+
+/** The floor, for the console. */
+export function floorConsole(steps: StepTiming[], summaries: ClientSummary[]): string {
+  return consoleTable(FLOOR_HEADER, floorRows(steps, summaries), ['l', 'l', 'r', 'r', 'r', 'r', 'r']);
+}
+
+function floorSection(input: ReportInput): string[] {
+  const { steps, summaries } = input;
+  if (steps.length === 0) return [];
+  return [
+    '## The floor under the CPU targets',
+    '',
+    'What "validation, the outbox row and tracing on" requires of every message, each step timed alone in the orchestrator process before the runs (the same event and code as the library client; CPU per call, the median of 5 × 100,000 calls). Raw amqplib does none of them, so raw\'s CPU per message plus their sum is the least the library can cost, before any promise, metric label or Nest pipeline of its own:',
+    '',
+    markdownTable(
+      ['side', 'step', 'µs per message'],
+      [
+        ...steps.map((t) => [t.side, t.step, t.cpuUs.toFixed(2)]),
+        ['publisher', '**sum**', stepsTotal(steps, 'publisher').toFixed(2)],
+        ['consumer', '**sum**', stepsTotal(steps, 'consumer').toFixed(2)],
+      ],
+      ['l', 'l', 'r'],
+    ),
+    '',
+    markdownTable(FLOOR_HEADER, floorRows(steps, summaries), ['l', 'l', 'r', 'r', 'r', 'r', 'r']),
+    '',
+  ];
 }
 
 /** The report's section on the large-event runs (none when there were none). */
@@ -353,6 +420,7 @@ export function markdown(input: ReportInput): string {
     '',
     `![throughput, ratio to raw, CPU per message and p99 latency per client and queue type](${input.name}.svg)`,
     '',
+    ...floorSection(input),
     ...largeSection(input),
     '## Method',
     '',
