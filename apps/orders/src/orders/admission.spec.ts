@@ -16,9 +16,9 @@ describe('SagaLimit', () => {
       detail: '40 of 120 orders in flight for more than 300 ms (at most 5)',
     });
     expect(limit.current()).toBe(84);
-    // drained to 90, none late: still over the limit, refused (and the limit, in use, raised a tenth)
+    // drained to 90, none late: still over the limit, no room (and the limit, in use, raised a tenth)
     expect(limit.update(90, 0)).toEqual({
-      overloaded: true,
+      overloaded: false,
       detail: '90 orders in flight (at most 84 now)',
       headroom: 0,
     });

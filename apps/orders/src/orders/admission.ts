@@ -37,11 +37,12 @@ export class SagaLimit {
         detail: `${late} of ${pending} orders in flight for more than ${this.ageMs} ms (at most ${this.maxLate})`,
       };
     }
-    const full = pending >= this.limit;
+    // At the limit with none late the saga keeps up: no room now (headroom 0), but not late either, so
+    // a request may wait for the next reading's room (AdmissionControl.admitOrWait).
     const detail = `${pending} orders in flight (at most ${this.limit} now)`;
     const headroom = Math.max(0, this.limit - pending);
     if (pending >= 0.8 * this.limit) this.limit = Math.min(SagaLimit.MAX, Math.ceil(this.limit * 1.1));
-    return { overloaded: full, detail, headroom };
+    return { overloaded: false, detail, headroom };
   }
 
   current(): number {

@@ -153,6 +153,100 @@ describe('AdmissionControl', () => {
   });
 });
 
+describe('AdmissionControl.admitOrWait', () => {
+  const waiting = { ...options, maxInFlight: 10, maxQueueMs: 250 };
+  beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => jest.useRealTimers());
+
+  /** Where a promise stands: its admission, or 'waiting'. */
+  const state = async (decision: ReturnType<AdmissionControl['admitOrWait']>) => {
+    let settled: unknown = 'waiting';
+    void Promise.resolve(decision).then((value) => (settled = value));
+    await Promise.resolve();
+    await Promise.resolve();
+    return settled as ReturnType<AdmissionControl['admit']> | 'waiting';
+  };
+
+  it('lets a request that lacks only room wait for the next readings, the latest first', async () => {
+    const saga = signal('saga-lag', { overloaded: false, detail: '40 in flight (at most 40)', headroom: 0 });
+    const admission = new AdmissionControl(waiting, [saga.loadSignal]);
+    admission.admitOrWait(); // before any reading: admitted
+    await jest.advanceTimersByTimeAsync(0);
+    const first = admission.admitOrWait();
+    const second = admission.admitOrWait();
+    expect(first).toBeInstanceOf(Promise);
+    expect(admission.waiting).toBe(2);
+    expect(await state(first)).toBe('waiting');
+
+    // the next reading (read on time while they wait) has room for one: the one that waited least
+    saga.reading = { overloaded: false, detail: '39 in flight (at most 40)', headroom: 1 };
+    await jest.advanceTimersByTimeAsync(100);
+    expect(await state(second)).toMatchObject({ admitted: true });
+    expect(await state(first)).toBe('waiting');
+    // a newcomer finds the room spent and someone waiting: it waits too
+    const third = admission.admitOrWait();
+    expect(admission.waiting).toBe(2);
+
+    saga.reading = { overloaded: false, detail: '38 in flight (at most 40)', headroom: 2 };
+    await jest.advanceTimersByTimeAsync(100);
+    expect(await state(third)).toMatchObject({ admitted: true });
+    expect(await state(first)).toMatchObject({ admitted: true });
+    expect(admission.waiting).toBe(0);
+  });
+
+  it('refuses a waiting request once its wait is over, with the last reason and Retry-After', async () => {
+    const saga = signal('saga-lag', { overloaded: false, detail: '40 in flight (at most 40)', headroom: 0 });
+    const admission = new AdmissionControl(waiting, [saga.loadSignal]);
+    admission.admitOrWait();
+    await jest.advanceTimersByTimeAsync(0);
+    const decision = admission.admitOrWait();
+    await jest.advanceTimersByTimeAsync(150);
+    expect(await state(decision)).toBe('waiting');
+    saga.reading = { overloaded: false, detail: '41 in flight (at most 40)', headroom: 0 }; // read at 200 ms
+    await jest.advanceTimersByTimeAsync(99);
+    expect(await state(decision)).toBe('waiting');
+    await jest.advanceTimersByTimeAsync(1); // 250 ms
+    expect(await state(decision)).toEqual({
+      admitted: false,
+      signal: 'saga-lag',
+      detail: '41 in flight (at most 40)',
+      retryAfterSeconds: 1,
+    });
+    expect(admission.waiting).toBe(0);
+  });
+
+  it('refuses at once, and every waiting request, when a reading says the system is late', async () => {
+    const saga = signal('saga-lag', { overloaded: false, detail: '40 in flight (at most 40)', headroom: 0 });
+    const admission = new AdmissionControl(waiting, [saga.loadSignal]);
+    admission.admitOrWait();
+    await jest.advanceTimersByTimeAsync(0);
+    const queued = [admission.admitOrWait(), admission.admitOrWait()];
+    saga.reading = { overloaded: true, detail: '9 of 40 late' };
+    await jest.advanceTimersByTimeAsync(100);
+    for (const decision of queued)
+      expect(await state(decision)).toMatchObject({ admitted: false, detail: '9 of 40 late' });
+    // late: a newcomer is not queued
+    expect(admission.admitOrWait()).toMatchObject({ admitted: false, detail: '9 of 40 late' });
+  });
+
+  it('queues no more than the requests in flight allow, and not at all with maxQueueMs 0', async () => {
+    const full = { overloaded: false, detail: 'no room', headroom: 0 };
+    const saga = signal('saga-lag', full);
+    const admission = new AdmissionControl({ ...waiting, maxInFlight: 3 }, [saga.loadSignal]);
+    admission.admitOrWait(); // admitted: 1 in flight
+    await jest.advanceTimersByTimeAsync(0);
+    expect(admission.admitOrWait()).toBeInstanceOf(Promise);
+    expect(admission.admitOrWait()).toBeInstanceOf(Promise);
+    expect(admission.admitOrWait()).toMatchObject({ admitted: false, detail: 'no room' });
+    expect(admission.waiting).toBe(2);
+
+    const immediate = new AdmissionControl({ ...waiting, maxQueueMs: 0 }, [signal('saga-lag', full).loadSignal]);
+    immediate.admitOrWait();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(immediate.admitOrWait()).toMatchObject({ admitted: false, detail: 'no room' });
+  });
+});
+
 describe('outboxSignal', () => {
   it('is full when the oldest event has waited past the limit', async () => {
     expect(await outboxSignal(async () => ({ backlog: 3, oldestAgeSeconds: 6.2 }), 5_000).read()).toEqual({

@@ -32,6 +32,11 @@ export interface AdmissionOptions {
   sampleIntervalMs: number;
   /** What a refusal's Retry-After says, in seconds. */
   retryAfterSeconds: number;
+  /**
+   * How long a request that lacks only headroom (a limit reached, nothing late) waits for it before it
+   * is refused (`admitOrWait`); 0: refused at once. Absent: 0.
+   */
+  maxQueueMs?: number;
 }
 
 /** A read of the signals under way for longer than this many sample intervals refuses by itself. */
@@ -40,6 +45,15 @@ const SLOW_READ_INTERVALS = 5;
 export type Admission =
   | { admitted: true; release(): void }
   | { admitted: false; signal: string; detail: string; retryAfterSeconds: number };
+
+type Refusal = { signal: string; detail: string; waitable: boolean };
+
+/** A request waiting for headroom (admitOrWait). */
+interface Waiter {
+  deadline: number;
+  refusal: Refusal;
+  resolve(admission: Admission): void;
+}
 
 /**
  * Admission control for work that the system does after answering (an order's saga): a request is
@@ -66,6 +80,8 @@ export class AdmissionControl implements OnApplicationShutdown {
   private reading?: Promise<void>;
   private readonly loopDelay?: IntervalHistogram;
   private loopDelaySince: number;
+  private queue: Waiter[] = [];
+  private queueTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly options: AdmissionOptions,
@@ -84,7 +100,41 @@ export class AdmissionControl implements OnApplicationShutdown {
     const now = this.now();
     if (now - this.readAt >= this.options.sampleIntervalMs) this.refresh(now);
     const full = this.refusal(now);
-    if (full) return { admitted: false, ...full, retryAfterSeconds: this.options.retryAfterSeconds };
+    return full ? this.refused(full) : this.admitted();
+  }
+
+  /**
+   * As `admit`, but a request that lacks only headroom (a limit on orders in flight reached while none
+   * is late) waits for it, up to `maxQueueMs`, and is admitted as the next readings make room: a client
+   * is paced by the system instead of sent away for a second while the system runs idle (a few busy
+   * clients would otherwise keep it far below what it serves). Room goes to the request that waited
+   * least (LIFO, as in "Fail at Scale", Facebook 2015): under a standing overload what is admitted has
+   * hardly waited, and what waited longest is refused when its wait is over. What says the system is
+   * late (a lag, the outbox, the event loop) still refuses at once, and so does a queue that would take
+   * the process past its requests in flight.
+   */
+  admitOrWait(): Admission | Promise<Admission> {
+    const now = this.now();
+    if (now - this.readAt >= this.options.sampleIntervalMs) this.refresh(now);
+    const full = this.queue.length > 0 ? this.queue[0].refusal : this.refusal(now);
+    if (!full) return this.admitted();
+    const { maxInFlight } = this.options;
+    const maxQueueMs = this.options.maxQueueMs ?? 0;
+    if (!full.waitable || maxQueueMs <= 0 || (maxInFlight > 0 && this.inFlight + this.queue.length >= maxInFlight)) {
+      return this.refused(full);
+    }
+    return new Promise<Admission>((resolve) => {
+      this.queue.push({ deadline: now + maxQueueMs, refusal: full, resolve });
+      this.serveQueue();
+    });
+  }
+
+  /** Requests waiting for headroom now (admitOrWait). */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  private admitted(): Admission {
     this.inFlight++;
     this.admittedSinceRead++;
     let released = false;
@@ -98,6 +148,49 @@ export class AdmissionControl implements OnApplicationShutdown {
     };
   }
 
+  private refused({ signal, detail }: Refusal): Admission {
+    return { admitted: false, signal, detail, retryAfterSeconds: this.options.retryAfterSeconds };
+  }
+
+  /**
+   * Admits waiting requests, the latest first, while the readings leave room; refuses them all once a
+   * reading says the system is late, and those whose wait is over; then looks again at the next
+   * reading (read on time while requests wait) or the oldest one's deadline.
+   */
+  private serveQueue(): void {
+    if (this.queueTimer) clearTimeout(this.queueTimer);
+    this.queueTimer = undefined;
+    const now = this.now();
+    while (this.queue.length > 0) {
+      const full = this.refusal(now);
+      if (full && !full.waitable) {
+        for (const waiter of this.queue.splice(0)) waiter.resolve(this.refused(full));
+        break;
+      }
+      if (full) {
+        for (const waiter of this.queue) waiter.refusal = full;
+        while (this.queue.length > 0 && this.queue[0].deadline <= now) {
+          const waiter = this.queue.shift() as Waiter;
+          waiter.resolve(this.refused(waiter.refusal));
+        }
+        break;
+      }
+      (this.queue.pop() as Waiter).resolve(this.admitted());
+    }
+    if (this.queue.length === 0) return;
+    const interval = this.options.sampleIntervalMs;
+    const nextRead = Math.max(0, this.readAt + interval - now);
+    this.queueTimer = setTimeout(
+      () => {
+        const at = this.now();
+        if (at - this.readAt >= interval) this.refresh(at);
+        this.serveQueue();
+      },
+      Math.min(nextRead || interval, Math.max(0, this.queue[0].deadline - now)),
+    );
+    this.queueTimer.unref?.();
+  }
+
   /** What the signals said last (for the log and tests). */
   lastReadings(): ReadonlyArray<{ name: string; reading: LoadReading }> {
     return this.readings;
@@ -106,18 +199,27 @@ export class AdmissionControl implements OnApplicationShutdown {
   /** Stops sampling the event loop (Nest calls it at shutdown). */
   onApplicationShutdown(): void {
     this.loopDelay?.disable();
+    if (this.queueTimer) clearTimeout(this.queueTimer);
   }
 
-  private refusal(now: number): { signal: string; detail: string } | undefined {
+  private refusal(now: number): Refusal | undefined {
     const { maxInFlight, sampleIntervalMs } = this.options;
     if (maxInFlight > 0 && this.inFlight >= maxInFlight) {
-      return { signal: 'in-flight', detail: `${this.inFlight} requests in flight (at most ${maxInFlight})` };
+      return {
+        signal: 'in-flight',
+        detail: `${this.inFlight} requests in flight (at most ${maxInFlight})`,
+        waitable: false,
+      };
     }
     if (this.reading) {
       // Signals that take this long to read (a database queueing its queries) say enough themselves.
       const slowMs = SLOW_READ_INTERVALS * sampleIntervalMs;
       if (now - this.readStartedAt > slowMs) {
-        return { signal: 'slow-signals', detail: `the load signals took more than ${slowMs} ms to read` };
+        return {
+          signal: 'slow-signals',
+          detail: `the load signals took more than ${slowMs} ms to read`,
+          waitable: false,
+        };
       }
       // Meanwhile the last readings stand, if they were fresh when this read began (not after an idle spell).
       if (this.readStartedAt - this.readAt > 2 * sampleIntervalMs) return undefined;
@@ -128,7 +230,8 @@ export class AdmissionControl implements OnApplicationShutdown {
       ({ reading }) =>
         reading.overloaded || (reading.headroom !== undefined && this.admittedSinceRead >= reading.headroom),
     );
-    return full && { signal: full.name, detail: full.reading.detail };
+    // Only a limit's headroom spent (nothing late) is worth waiting for: the next reading may make room.
+    return full && { signal: full.name, detail: full.reading.detail, waitable: !full.reading.overloaded };
   }
 
   private refresh(now: number): void {
@@ -152,7 +255,10 @@ export class AdmissionControl implements OnApplicationShutdown {
         // the readings were taken from the start of the read on: what was admitted since may not show
         this.admittedSinceRead = admittedDuringRead();
       })
-      .finally(() => (this.reading = undefined));
+      .finally(() => {
+        this.reading = undefined;
+        if (this.queue.length > 0) this.serveQueue();
+      });
   }
 
   private readLoopDelay(now: number): { name: string; reading: LoadReading } | undefined {

@@ -18,6 +18,11 @@ export function admissionSettings() {
     ADMISSION_SAMPLE_INTERVAL_MS: setting.integer(100, 10, 60_000),
     /** The Retry-After of a refusal, in seconds. */
     ADMISSION_RETRY_AFTER_SECONDS: setting.integer(1, 1, 3_600),
+    /**
+     * How long a request waits for room when a limit is reached but nothing is late, before it is
+     * refused; 0: refused at once.
+     */
+    ADMISSION_QUEUE_MS: setting.integer(200, 0, 10_000),
   };
 }
 
@@ -29,5 +34,6 @@ export function admissionOptions(settings: AdmissionSettings): AdmissionOptions 
     maxEventLoopDelayMs: settings.ADMISSION_MAX_EVENT_LOOP_DELAY_MS,
     sampleIntervalMs: settings.ADMISSION_SAMPLE_INTERVAL_MS,
     retryAfterSeconds: settings.ADMISSION_RETRY_AFTER_SECONDS,
+    maxQueueMs: settings.ADMISSION_QUEUE_MS,
   };
 }

@@ -12,6 +12,7 @@ function response() {
     headers,
     set: (name: string, value: string) => (headers[name] = value),
     once: jest.fn(),
+    off: jest.fn(),
   };
 }
 
@@ -27,7 +28,7 @@ describe('AdmissionGuard', () => {
   beforeEach(() => {
     jest.useFakeTimers({ now: 1_000_000 });
     decision = { admitted: false, signal: 'saga-lag', detail: '9 of 30 late', retryAfterSeconds: 1 };
-    const admission = { admit: () => decision } as unknown as AdmissionControl;
+    const admission = { admitOrWait: () => decision } as unknown as AdmissionControl;
     metrics = new Metrics();
     guard = new AdmissionGuard(admission, metrics);
     warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
@@ -64,6 +65,23 @@ describe('AdmissionGuard', () => {
     const res = response();
     expect(guard.canActivate(contextOf(res))).toBe(true);
     expect(res.once).toHaveBeenCalledWith('close', release);
+  });
+
+  it('waits with a request that waits for room, and gives the place back if the client hung up meanwhile', async () => {
+    const release = jest.fn();
+    let admit: (admission: Admission) => void = () => undefined;
+    const waited = new Promise<Admission>((resolve) => (admit = resolve));
+    guard = new AdmissionGuard({ admitOrWait: () => waited } as unknown as AdmissionControl, metrics);
+    const res = response();
+    const decided = guard.canActivate(contextOf(res));
+    expect(decided).toBeInstanceOf(Promise);
+    const [event, hungUp] = res.once.mock.calls[0] as [string, () => void];
+    expect(event).toBe('close');
+    hungUp(); // the client went away while its request waited
+    admit({ admitted: true, release });
+    expect(await decided).toBe(true);
+    expect(release).toHaveBeenCalled();
+    expect(res.off).toHaveBeenCalledWith('close', hungUp);
   });
 
   it('logs no error line per refusal: one warning when refusing starts, then a summary per 10 s', () => {

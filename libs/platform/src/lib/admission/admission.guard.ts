@@ -11,7 +11,7 @@ import { Counter } from 'prom-client';
 import { errorBody } from '../http/errors';
 import { markRefusedByAdmission } from '../logging/logging';
 import { Metrics } from '../metrics/metrics';
-import { AdmissionControl } from './admission-control';
+import { AdmissionControl, type Admission } from './admission-control';
 
 /**
  * `@UseGuards(AdmissionGuard)` on a route whose work goes on after the answer (placing an order):
@@ -42,9 +42,22 @@ export class AdmissionGuard implements CanActivate {
       });
   }
 
-  canActivate(context: ExecutionContext): boolean {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const res = context.switchToHttp().getResponse<Response>();
-    const decision = this.admission.admit();
+    const decision = this.admission.admitOrWait();
+    if (!(decision instanceof Promise)) return this.decided(res, decision);
+    // A client that hangs up while its request waits for room gives its place back once admitted.
+    let gone = false;
+    const hungUp = () => (gone = true);
+    res.once('close', hungUp);
+    return decision.then((waited) => {
+      res.off('close', hungUp);
+      if (waited.admitted && gone) waited.release();
+      return this.decided(res, waited);
+    });
+  }
+
+  private decided(res: Response, decision: Admission): boolean {
     if (decision.admitted) {
       res.once('close', decision.release);
       return true;
