@@ -158,6 +158,15 @@ describe('AdmissionControl.admitOrWait', () => {
   beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
   afterEach(() => jest.useRealTimers());
 
+  /** An AdmissionControl whose first reading (taken after one admitted request) finds no room. */
+  const atTheLimit = async () => {
+    const saga = signal('saga-lag', { overloaded: false, detail: '40 in flight (at most 40)', headroom: 0 });
+    const admission = new AdmissionControl(waiting, [saga.loadSignal]);
+    admission.admitOrWait(); // before any reading: admitted
+    await jest.advanceTimersByTimeAsync(0);
+    return { saga, admission };
+  };
+
   /** Where a promise stands: its admission, or 'waiting'. */
   const state = async (decision: ReturnType<AdmissionControl['admitOrWait']>) => {
     let settled: unknown = 'waiting';
@@ -168,10 +177,7 @@ describe('AdmissionControl.admitOrWait', () => {
   };
 
   it('lets a request that lacks only room wait for the next readings, the latest first', async () => {
-    const saga = signal('saga-lag', { overloaded: false, detail: '40 in flight (at most 40)', headroom: 0 });
-    const admission = new AdmissionControl(waiting, [saga.loadSignal]);
-    admission.admitOrWait(); // before any reading: admitted
-    await jest.advanceTimersByTimeAsync(0);
+    const { saga, admission } = await atTheLimit();
     const first = admission.admitOrWait();
     const second = admission.admitOrWait();
     expect(first).toBeInstanceOf(Promise);
@@ -195,10 +201,7 @@ describe('AdmissionControl.admitOrWait', () => {
   });
 
   it('refuses a waiting request once its wait is over, with the last reason and Retry-After', async () => {
-    const saga = signal('saga-lag', { overloaded: false, detail: '40 in flight (at most 40)', headroom: 0 });
-    const admission = new AdmissionControl(waiting, [saga.loadSignal]);
-    admission.admitOrWait();
-    await jest.advanceTimersByTimeAsync(0);
+    const { saga, admission } = await atTheLimit();
     const decision = admission.admitOrWait();
     await jest.advanceTimersByTimeAsync(150);
     expect(await state(decision)).toBe('waiting');
@@ -216,10 +219,7 @@ describe('AdmissionControl.admitOrWait', () => {
   });
 
   it('refuses at once, and every waiting request, when a reading says the system is late', async () => {
-    const saga = signal('saga-lag', { overloaded: false, detail: '40 in flight (at most 40)', headroom: 0 });
-    const admission = new AdmissionControl(waiting, [saga.loadSignal]);
-    admission.admitOrWait();
-    await jest.advanceTimersByTimeAsync(0);
+    const { saga, admission } = await atTheLimit();
     const queued = [admission.admitOrWait(), admission.admitOrWait()];
     saga.reading = { overloaded: true, detail: '9 of 40 late' };
     await jest.advanceTimersByTimeAsync(100);
