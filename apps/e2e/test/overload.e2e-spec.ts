@@ -69,6 +69,8 @@ describe('POST /orders under overload', () => {
 
     const metrics = await client.http<string>('orders', '/metrics');
     expect(metrics.text).toMatch(/^http_admission_refused_total\{signal="saga-lag"\} [1-9]\d*$/m);
+    // late orders refuse at once: nobody waits for room meanwhile
+    expect(metrics.text).toMatch(/^http_admission_waiting 0$/m);
 
     // the saga moves again: every accepted order is confirmed, and orders are admitted again
     await system.startApp('inventory');

@@ -69,6 +69,7 @@ const APP_METRICS: Record<string, { labels: string[]; histogram?: true }> = {
   messaging_outbox_oldest_age_seconds: { labels: [] },
   messaging_connection_up: { labels: [] },
   http_admission_refused_total: { labels: ['signal'] },
+  http_admission_waiting: { labels: [] },
   messaging_group_commit_size: { labels: ['outcome'], histogram: true },
 };
 /** RabbitMQ's own metrics (rabbitmq_*), per object: the labels the dashboard may use on them. */

@@ -71,10 +71,14 @@ describe('AdmissionGuard', () => {
     const release = jest.fn();
     let admit: (admission: Admission) => void = () => undefined;
     const waited = new Promise<Admission>((resolve) => (admit = resolve));
-    guard = new AdmissionGuard({ admitOrWait: () => waited } as unknown as AdmissionControl, metrics);
+    metrics = new Metrics();
+    guard = new AdmissionGuard({ admitOrWait: () => waited, waiting: 1 } as unknown as AdmissionControl, metrics);
     const res = response();
     const decided = guard.canActivate(contextOf(res));
     expect(decided).toBeInstanceOf(Promise);
+    expect(await metrics.registry.getSingleMetricAsString('http_admission_waiting')).toMatch(
+      /^http_admission_waiting 1$/m,
+    );
     const [event, hungUp] = res.once.mock.calls[0] as [string, () => void];
     expect(event).toBe('close');
     hungUp(); // the client went away while its request waited

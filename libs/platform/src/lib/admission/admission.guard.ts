@@ -7,7 +7,7 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import type { Response } from 'express';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { errorBody } from '../http/errors';
 import { markRefusedByAdmission } from '../logging/logging';
 import { Metrics } from '../metrics/metrics';
@@ -17,7 +17,8 @@ import { AdmissionControl, type Admission } from './admission-control';
  * `@UseGuards(AdmissionGuard)` on a route whose work goes on after the answer (placing an order):
  * when the AdmissionControl of the app refuses, a 503 in SPEC.md's error shape with Retry-After,
  * before the body is validated or the database touched; counted by signal in
- * `http_admission_refused_total`. An admitted request holds its place until its response closes.
+ * `http_admission_refused_total`; those waiting for room are `http_admission_waiting`. An admitted
+ * request holds its place until its response closes.
  * Refusals come by the thousand under overload: no access-log error line each, but one warning per
  * SUMMARY_MS saying how many, on which signals, and the last reason.
  */
@@ -40,6 +41,17 @@ export class AdmissionGuard implements CanActivate {
         labelNames: ['signal'],
         registers: [metrics.registry],
       });
+    const waiting = 'http_admission_waiting';
+    if (!metrics.registry.getSingleMetric(waiting)) {
+      new Gauge({
+        name: waiting,
+        help: 'Requests waiting for room (a limit reached, nothing late) before they are admitted or refused',
+        registers: [metrics.registry],
+        collect() {
+          this.set(admission.waiting);
+        },
+      });
+    }
   }
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
