@@ -48,6 +48,13 @@ describe('observability', () => {
     await collector?.close();
   }, 60_000);
 
+  /** Each app's /metrics text. */
+  async function metricsOf(apps: AppName[]): Promise<Record<AppName, string>> {
+    return Object.fromEntries(
+      await Promise.all(apps.map(async (app) => [app, (await client.http(app, '/metrics')).text] as const)),
+    ) as Record<AppName, string>;
+  }
+
   /** Places an order and returns it with the trace id its POST answered with. */
   async function place(label: string, paymentToken = 'tok_visa', quantity = 2) {
     const sku = await createProduct(client, label, { available: 10, price: 700 });
@@ -181,10 +188,7 @@ describe('observability', () => {
   it(
     'moves the metrics of every app as an order goes through',
     async () => {
-      const scrape = async () =>
-        Object.fromEntries(
-          await Promise.all(APPS.map(async (app) => [app, (await client.http(app, '/metrics')).text] as const)),
-        ) as Record<AppName, string>;
+      const scrape = () => metricsOf(APPS);
       const before = await scrape();
       const { orderId, sku } = await place('metrics', 'tok_visa', 3);
       await client.waitForOrderStatus(orderId, 'CONFIRMED');
@@ -249,10 +253,7 @@ describe('observability', () => {
     'shares commits under a burst: orders, payments and notifications each commit some handlers together (group commit)',
     async () => {
       const GROUPING: AppName[] = ['orders', 'payments', 'notifications'];
-      const scrape = async () =>
-        Object.fromEntries(
-          await Promise.all(GROUPING.map(async (app) => [app, (await client.http(app, '/metrics')).text] as const)),
-        ) as Record<AppName, string>;
+      const scrape = () => metricsOf(GROUPING);
       const before = await scrape();
       const sku = await createProduct(client, 'burst', { available: 1_000, price: 300 });
       const customerId = newCustomer('burst');

@@ -7,7 +7,7 @@ import {
   type LoadReading,
   type LoadSignal,
 } from '@shop/platform';
-import { MessagingService } from '@shop/messaging';
+import { MessagingService, type MessagingStatus } from '@shop/messaging';
 import { DataSource } from 'typeorm';
 import { ORDERS_SETTINGS, type OrdersSettings } from '../config/orders.settings';
 
@@ -50,14 +50,8 @@ export class SagaLimit {
   }
 }
 
-/** What the saga-lag signal reads of orders' broker connection (MessagingService.status()). */
-export interface BrokerLink {
-  connected: boolean;
-  /** How many times the connection was lost and re-established. */
-  reconnects: number;
-  /** When the connection came up (`Date.now()`). */
-  connectedAt?: number;
-}
+/** What the saga-lag signal reads of orders' broker connection. */
+export type BrokerLink = Pick<MessagingStatus, 'connected' | 'reconnects' | 'connectedAt'>;
 
 /**
  * The saga's lag, end to end, as a load signal: the orders in flight (PENDING) and their age. Every
@@ -95,8 +89,8 @@ export function sagaLagSignal(
            FROM orders
           WHERE status = 'PENDING' AND created_at > now() - interval '1 minute'`,
         [ageMs, sinceReconnect],
-      )) as Array<{ late: number; heldBack: number | null; pending: number }>;
-      if (row.heldBack) {
+      )) as Array<{ late: number; heldBack: number; pending: number }>;
+      if (row.heldBack > 0) {
         return {
           overloaded: false,
           detail: `${row.heldBack} orders placed before the broker came back still in flight: the outage's backlog drains`,
