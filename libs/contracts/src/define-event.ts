@@ -141,6 +141,9 @@ function buildDefinition<TType extends string, TData extends object>(
     return result.data;
   };
 
+  const source = `urn:shop:${producer}`;
+  const dataschema = dataSchemaUri(type, version);
+
   return Object.freeze({
     type,
     producer,
@@ -160,26 +163,23 @@ function buildDefinition<TType extends string, TData extends object>(
     },
     create(data: TData, options: CreateEventOptions = {}): CloudEvent<TData> {
       const valid = validate(version, data) as TData;
-      return {
+      // Built field by field, with the constant strings made once: every event of a type then shares
+      // one shape, and JSON.stringify (the outbox row) does not take V8's slow path on it.
+      const event: CloudEvent<TData> = {
         specversion: '1.0',
         id: options.id ?? randomUUID(),
-        source: `urn:shop:${producer}`,
+        source,
         type,
         time: (options.time ?? new Date()).toISOString(),
         subject: (valid as Record<string, string>)[subjectField],
         datacontenttype: 'application/json',
-        dataschema: dataSchemaUri(type, version),
+        dataschema,
         data: valid,
-        ...(options.causationId !== undefined && {
-          causationid: options.causationId,
-        }),
-        ...(options.traceparent !== undefined && {
-          traceparent: options.traceparent,
-        }),
-        ...(options.tracestate !== undefined && {
-          tracestate: options.tracestate,
-        }),
       };
+      if (options.causationId !== undefined) event.causationid = options.causationId;
+      if (options.traceparent !== undefined) event.traceparent = options.traceparent;
+      if (options.tracestate !== undefined) event.tracestate = options.tracestate;
+      return event;
     },
   });
 }

@@ -79,7 +79,7 @@ export async function publisher(config: RunConfig): Promise<PublisherClient> {
     // The command: a new event of the contracts, validated.
     const event = definition.create(data, sentAt === undefined ? undefined : { tracestate: sentAtTracestate(sentAt) });
     // Outbox.publish, then the relay's publish of the committed row, without the table in between.
-    publishRow(confirmPublisher, outboxRow(registry, APP, event), APP, metrics, compression).then(() => done(), done);
+    publishRow(confirmPublisher, outboxRow(registry, APP, event), APP, metrics, compression, done);
   };
 
   return {

@@ -1,20 +1,37 @@
 import { EventEmitter } from 'node:events';
 import type { ConfirmChannel } from 'amqplib';
-import { ConfirmPublisher, type PreparedMessage, type PublishOptions } from './confirm-publisher';
+import {
+  ConfirmPublisher,
+  NotConnectedError,
+  UnroutableError,
+  type PreparedMessage,
+  type PublishOptions,
+} from './confirm-publisher';
 
-/** A confirm channel that records what was published, in order, and confirms each at once. */
+/**
+ * A confirm channel that records what was published, in order, and confirms each on the next turn:
+ * a body in `nacked` is nacked, one in `unroutable` returned first (basic.return before basic.ack);
+ * while `full`, publish says the buffer is full (the caller should wait for 'drain').
+ */
 class FakeChannel extends EventEmitter {
   readonly sent: string[] = [];
+  readonly nacked = new Set<string>();
+  readonly unroutable = new Set<string>();
+  full = false;
   publish(
     _exchange: string,
     _routingKey: string,
     content: Buffer,
-    _options: unknown,
+    options: { messageId: string },
     confirm: (err?: unknown) => void,
   ) {
-    this.sent.push(content.toString());
-    setImmediate(() => confirm());
-    return true;
+    const body = content.toString();
+    this.sent.push(body);
+    setImmediate(() => {
+      if (this.unroutable.has(body)) this.emit('return', { properties: { messageId: options.messageId } });
+      confirm(this.nacked.has(body) ? new Error('nack') : undefined);
+    });
+    return !this.full;
   }
 }
 
@@ -59,5 +76,39 @@ describe('ConfirmPublisher', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
     expect((results[0] as PromiseRejectedResult).reason).toEqual(new Error('compression failed'));
     expect(channel.sent).toEqual(['b']);
+  });
+
+  describe('publishThen (the callback the relay publishes with)', () => {
+    const publishThen = (body: string) =>
+      new Promise<Error | undefined>((answered) =>
+        publisher.publishThen('x', 'k', Buffer.from(body), options(body), (err) => answered(err)),
+      );
+
+    it('answers once the broker confirmed: nothing on an ack, the reason on a nack or a return', async () => {
+      channel.nacked.add('n');
+      channel.unroutable.add('u');
+      const [acked, nacked, returned] = await Promise.all([publishThen('a'), publishThen('n'), publishThen('u')]);
+      expect(acked).toBeUndefined();
+      expect(nacked).toEqual(new Error('nack'));
+      expect(returned).toBeInstanceOf(UnroutableError);
+    });
+
+    it('answers NotConnectedError at once without a channel', () => {
+      channel.emit('close');
+      const done = jest.fn();
+      publisher.publishThen('x', 'k', Buffer.from('a'), options('a'), done);
+      expect(done).toHaveBeenCalledWith(expect.any(NotConnectedError));
+    });
+
+    it('holds what comes after a full buffer until the drain, in order', async () => {
+      channel.full = true;
+      const first = publishThen('a');
+      channel.full = false;
+      const held = publishThen('b');
+      expect(channel.sent).toEqual(['a']);
+      channel.emit('drain');
+      expect(await Promise.all([first, held])).toEqual([undefined, undefined]);
+      expect(channel.sent).toEqual(['a', 'b']);
+    });
   });
 });

@@ -56,9 +56,29 @@ export class ConfirmPublisher {
   }
 
   publish(exchange: string, routingKey: string, content: Buffer, options: PublishOptions): Promise<void> {
+    return new Promise<void>((resolve, reject) =>
+      this.publishThen(exchange, routingKey, content, options, (err) => (err ? reject(err) : resolve())),
+    );
+  }
+
+  /**
+   * `publish` with a callback instead of a promise: `done()` once the broker confirmed the message,
+   * `done(error)` as `publish` rejects. The relay's hot path: no promise per message, and so none of the
+   * AsyncLocalStorage hooks a promise costs while a trace scope is active.
+   */
+  publishThen(
+    exchange: string,
+    routingKey: string,
+    content: Buffer,
+    options: PublishOptions,
+    done: (err?: Error) => void,
+  ): void {
     // Behind a message still being prepared: after it, in call order.
-    if (this.prepared) return this.publishPrepared(exchange, routingKey, Promise.resolve({ content, options }));
-    return this.publishNow(exchange, routingKey, content, options);
+    if (this.prepared) {
+      this.publishPrepared(exchange, routingKey, Promise.resolve({ content, options })).then(() => done(), done);
+    } else {
+      this.sendWhenFlowing(exchange, routingKey, content, options, done);
+    }
   }
 
   /**
@@ -79,7 +99,7 @@ export class ConfirmPublisher {
     return (previous ? previous.then(() => message) : message).then(
       ({ content, options }) => {
         try {
-          return this.publishNow(exchange, routingKey, content, options);
+          return this.publishUnprepared(exchange, routingKey, content, options);
         } finally {
           release();
         }
@@ -91,46 +111,68 @@ export class ConfirmPublisher {
     );
   }
 
-  private publishNow(exchange: string, routingKey: string, content: Buffer, options: PublishOptions): Promise<void> {
-    // The hot path allocates one promise per message: no async wrapper around it.
-    if (this.drained) return this.drained.then(() => this.send(exchange, routingKey, content, options));
-    return this.send(exchange, routingKey, content, options);
+  /** Publishes now (or after the channel's drain), not behind a message being prepared. */
+  private publishUnprepared(
+    exchange: string,
+    routingKey: string,
+    content: Buffer,
+    options: PublishOptions,
+  ): Promise<void> {
+    return new Promise<void>((resolve, reject) =>
+      this.sendWhenFlowing(exchange, routingKey, content, options, (err) => (err ? reject(err) : resolve())),
+    );
   }
 
-  private send(exchange: string, routingKey: string, content: Buffer, options: PublishOptions): Promise<void> {
+  /** Sends now, or after the drain when the channel's buffer is full. */
+  private sendWhenFlowing(
+    exchange: string,
+    routingKey: string,
+    content: Buffer,
+    options: PublishOptions,
+    done: (err?: Error) => void,
+  ): void {
+    if (this.drained) void this.drained.then(() => this.send(exchange, routingKey, content, options, done));
+    else this.send(exchange, routingKey, content, options, done);
+  }
+
+  private send(
+    exchange: string,
+    routingKey: string,
+    content: Buffer,
+    options: PublishOptions,
+    done: (err?: Error) => void,
+  ): void {
     const channel = this.channel;
-    if (!channel) return Promise.reject(new NotConnectedError());
+    if (!channel) return done(new NotConnectedError());
     // The confirm callback keeps only what it needs, not the options, while the message is unconfirmed.
     const messageId = options.messageId;
-    return new Promise<void>((resolve, reject) => {
-      let flowing: boolean;
-      try {
-        flowing = channel.publish(
-          exchange,
-          routingKey,
-          content,
-          { persistent: true, mandatory: true, userId: this.userId, ...options },
-          (err: unknown) => {
-            if (err) return reject(err instanceof Error ? err : new Error(`broker nacked message ${messageId}`));
-            if (this.returned.delete(messageId)) return reject(new UnroutableError(exchange, routingKey));
-            resolve();
-          },
-        );
-      } catch (err) {
-        return reject(err);
-      }
-      if (!flowing && !this.drained) {
-        this.drained = new Promise<void>((done) => {
-          const release = () => {
-            this.drained = undefined;
-            channel.off('drain', release);
-            channel.off('close', release);
-            done();
-          };
-          channel.on('drain', release);
-          channel.on('close', release);
-        });
-      }
-    });
+    let flowing: boolean;
+    try {
+      flowing = channel.publish(
+        exchange,
+        routingKey,
+        content,
+        { persistent: true, mandatory: true, userId: this.userId, ...options },
+        (err: unknown) => {
+          if (err) return done(err instanceof Error ? err : new Error(`broker nacked message ${messageId}`));
+          if (this.returned.delete(messageId)) return done(new UnroutableError(exchange, routingKey));
+          done();
+        },
+      );
+    } catch (err) {
+      return done(err instanceof Error ? err : new Error(String(err)));
+    }
+    if (!flowing && !this.drained) {
+      this.drained = new Promise<void>((resolve) => {
+        const release = () => {
+          this.drained = undefined;
+          channel.off('drain', release);
+          channel.off('close', release);
+          resolve();
+        };
+        channel.on('drain', release);
+        channel.on('close', release);
+      });
+    }
   }
 }

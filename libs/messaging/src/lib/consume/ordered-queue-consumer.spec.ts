@@ -166,3 +166,39 @@ describe('QueueConsumer of an ordered handler', () => {
     expect(log.slice(-2)).toEqual(['ch0 close', 'ch1 close']);
   });
 });
+
+describe("QueueConsumer's line per delivery", () => {
+  afterAll(() => Logger.overrideLogger(['log', 'warn', 'error']));
+
+  it('is written at LOG_LEVEL log, with the order and trace, and not even built at warn', async () => {
+    const lines = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    try {
+      const { consumer, model, channels, log } = consumerOf(() => undefined);
+      await consumer.start(model);
+      Logger.overrideLogger(['error', 'warn']);
+      const quiet = placed();
+      channels[0]?.deliver(serializeEvent(quiet), quiet.id);
+      await until(() => log.includes(`ch0 ack ${quiet.id}`));
+      expect(lines).not.toHaveBeenCalled();
+
+      Logger.overrideLogger(['error', 'warn', 'log']);
+      const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+      const logged = OrderPlaced.create(placed().data, { traceparent });
+      channels[0]?.deliver(serializeEvent(logged), logged.id);
+      await until(() => log.includes(`ch0 ack ${logged.id}`));
+      expect(lines).toHaveBeenCalledTimes(1);
+      expect(lines.mock.calls[0]?.[0]).toMatchObject({
+        msg: 'order.placed ack',
+        queue: 'inventory.ordered',
+        event_id: logged.id,
+        order_id: logged.data.orderId,
+        trace_id: '0af7651916cd43dd8448eb211c80319c',
+        attempt: 1,
+        outcome: 'ack',
+      });
+      await consumer.close();
+    } finally {
+      lines.mockRestore();
+    }
+  });
+});

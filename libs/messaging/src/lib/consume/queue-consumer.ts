@@ -1,4 +1,4 @@
-import { HttpException, Logger } from '@nestjs/common';
+import { HttpException, Logger, type LogLevel } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 import type { Channel, ChannelModel, ConsumeMessage, Message } from 'amqplib';
 import { isObservable, lastValueFrom } from 'rxjs';
@@ -16,7 +16,7 @@ import { decodePayload, DEFAULT_MAX_DECOMPRESSED_BYTES } from '../broker/payload
 import type { RetryPolicy } from '../messaging.options';
 import type { Outbox } from '../outbox/outbox';
 import { Topology, type Binding } from '../topology/topology';
-import type { MessagingMetrics, SettledDelivery } from '../metrics/messaging-metrics';
+import type { DeliveryOutcome, MessagingMetrics } from '../metrics/messaging-metrics';
 import { isPromiseLike } from '../tracing/otel';
 import { inProcessSpan } from './process-span';
 import { unavailableDependency } from '../dependency-errors';
@@ -430,29 +430,26 @@ export class QueueConsumer {
   /** One log line and the metrics of a delivery, once its outcome is known. */
   private record(message: ConsumeMessage, seen: Seen, outcome: Outcome): void {
     const event = seen.event;
-    const settled: SettledDelivery = {
-      queue: this.spec.queue,
-      eventType: event?.type ?? 'unknown',
-      eventId: event?.id ?? (message.properties.messageId as string | undefined),
-      orderId: event?.subject,
-      traceId: parseTraceparent(seen.traceparent)?.traceId,
-      attempt: seen.attempt,
-      outcome: outcome.kind === 'ack' ? (outcome.duplicate ? 'duplicate' : 'ack') : outcome.kind,
-      reason: outcome.kind === 'dead-letter' ? outcome.reason : undefined,
-      durationMs: performance.now() - seen.startedAt,
-    };
-    this.metrics?.record(settled);
+    const queue = this.spec.queue;
+    const eventType = event?.type ?? 'unknown';
+    const settled: DeliveryOutcome = outcome.kind === 'ack' ? (outcome.duplicate ? 'duplicate' : 'ack') : outcome.kind;
+    const reason = outcome.kind === 'dead-letter' ? outcome.reason : undefined;
+    const durationMs = performance.now() - seen.startedAt;
+    this.metrics?.record({ queue, eventType, outcome: settled, reason, durationMs });
+    // The line is built only when it is written (LOG_LEVEL log or finer): a busy consumer at warn
+    // spends nothing on it.
+    if (!logLinesEnabled()) return;
     this.logger.log({
-      msg: `${settled.eventType} ${settled.outcome}`,
-      queue: settled.queue,
-      event_type: settled.eventType,
-      event_id: settled.eventId,
-      order_id: settled.orderId,
-      trace_id: settled.traceId,
-      attempt: settled.attempt,
-      outcome: settled.outcome,
-      ...(settled.reason ? { reason: settled.reason } : {}),
-      duration_ms: Math.round(settled.durationMs * 100) / 100,
+      msg: `${eventType} ${settled}`,
+      queue,
+      event_type: eventType,
+      event_id: event?.id ?? (message.properties.messageId as string | undefined),
+      order_id: event?.subject,
+      trace_id: parseTraceparent(seen.traceparent)?.traceId,
+      attempt: seen.attempt,
+      outcome: settled,
+      ...(reason ? { reason } : {}),
+      duration_ms: Math.round(durationMs * 100) / 100,
     });
   }
 
@@ -625,6 +622,15 @@ const undecompressable = (error: unknown): Outcome => ({
   reason: 'undecompressable',
   error: asError(error),
 });
+
+/**
+ * Whether Nest writes "log" lines: as the app set its levels (`Logger.overrideLogger`, as the apps'
+ * bootstrap does from LOG_LEVEL), every level while none were set (Nest's default).
+ */
+function logLinesEnabled(): boolean {
+  const levels = (Logger as unknown as { logLevels?: readonly LogLevel[] }).logLevels;
+  return levels === undefined || Logger.isLevelEnabled('log');
+}
 
 /** An Error for whatever was thrown; an RpcException keeps its own, with the message of its error. */
 function asError(err: unknown): Error {

@@ -172,15 +172,11 @@ export class MessagingMetrics {
   }
 }
 
-/** What one delivery came to: counted, timed and logged once, when it is settled. */
+/** What one delivery came to: counted and timed once, when it is settled. */
 export interface SettledDelivery {
   queue: string;
   /** `unknown` when the message was not a valid event of the contracts. */
   eventType: string;
-  eventId?: string;
-  orderId?: string;
-  traceId?: string;
-  attempt: number;
   outcome: DeliveryOutcome;
   /** The dead-letter reason, or the error of a retried attempt. */
   reason?: string;

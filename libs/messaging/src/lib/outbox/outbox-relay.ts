@@ -155,11 +155,11 @@ export class OutboxRelay {
   }
 
   private async publishOwn(rows: OutboxRow[]): Promise<void> {
-    const results = await Promise.allSettled(rows.map((row) => this.publish(row)));
+    const errors = await this.publishAll(rows);
     const failed: Array<[OutboxRow, Error]> = [];
-    for (const [i, result] of results.entries()) {
-      if (result.status === 'fulfilled') this.confirmed.push(rows[i].id);
-      else failed.push([rows[i], result.reason as Error]);
+    for (const [i, error] of errors.entries()) {
+      if (error === undefined) this.confirmed.push(rows[i].id);
+      else failed.push([rows[i], error]);
     }
     try {
       // Hand failures to the safety net: due again after a backoff instead of after the lease.
@@ -239,13 +239,13 @@ export class OutboxRelay {
       );
       if (rows.length === 0) return { claimed: 0, published: 0 };
 
-      const results = await Promise.allSettled(rows.map((row) => this.publish(row)));
-      const confirmed = rows.filter((_, i) => results[i].status === 'fulfilled').map((row) => row.id);
+      const errors = await this.publishAll(rows);
+      const confirmed = rows.filter((_, i) => errors[i] === undefined).map((row) => row.id);
       if (confirmed.length > 0) {
         await preparedQuery(tx, DELETE_OUTBOX_ROWS, [confirmed]);
       }
-      for (const [i, result] of results.entries()) {
-        if (result.status === 'rejected') await this.reschedule(tx, rows[i], result.reason as Error);
+      for (const [i, error] of errors.entries()) {
+        if (error !== undefined) await this.reschedule(tx, rows[i], error);
       }
       return { claimed: rows.length, published: confirmed.length };
     });
@@ -269,35 +269,43 @@ export class OutboxRelay {
     }
   }
 
-  private async publish(row: OutboxRow): Promise<void> {
-    try {
-      await this.send(row);
-    } catch (error) {
-      if (error instanceof UnroutableError && this.options.unroutableAllowed.includes(row.routing_key)) return;
-      throw error;
-    }
-  }
-
-  private send(row: OutboxRow): Promise<void> {
-    // appId names the producer: the app itself, or the HTTP producer the bridge publishes for.
-    return publishRow(this.publisher, row, row.exchange, this.options.metrics, this.options.compression);
+  /**
+   * Publishes `rows` in their order and resolves, once the broker answered for each, with each one's
+   * error (undefined: confirmed). One promise for the batch, none per row.
+   */
+  private publishAll(rows: OutboxRow[]): Promise<Array<Error | undefined>> {
+    return new Promise((resolve) => {
+      const errors = new Array<Error | undefined>(rows.length);
+      let waiting = rows.length;
+      if (waiting === 0) return resolve(errors);
+      rows.forEach((row, i) =>
+        // appId names the producer: the app itself, or the HTTP producer the bridge publishes for.
+        publishRow(this.publisher, row, row.exchange, this.options.metrics, this.options.compression, (error) => {
+          if (error && !(error instanceof UnroutableError && this.options.unroutableAllowed.includes(row.routing_key)))
+            errors[i] = error;
+          if (--waiting === 0) resolve(errors);
+        }),
+      );
+    });
   }
 }
 
 /**
  * One publish of an outbox row, as the relay does it: a "publish" span (child of the event's "create"
  * span) from the write to the confirm, the row's body as UTF-8 with `relayProperties`, through the
- * ConfirmPublisher. A body larger than `compression.minBytes` goes compressed (a large one compressed
- * off the event loop, still published in call order). Exported so that the messaging benchmark
+ * ConfirmPublisher; `done()` once confirmed, `done(error)` when not. A body larger than
+ * `compression.minBytes` goes compressed (a large one compressed off the event loop, still published in
+ * call order). No promise per message on the plain path. Exported so that the messaging benchmark
  * publishes exactly what production does.
  */
-export async function publishRow(
+export function publishRow(
   publisher: ConfirmPublisher,
   row: RelayedRow & Pick<OutboxRow, 'exchange'>,
   app: string,
-  metrics?: MessagingMetrics,
-  compression?: CompressionOptions,
-): Promise<void> {
+  metrics: MessagingMetrics | undefined,
+  compression: CompressionOptions | undefined,
+  done: (error?: Error) => void,
+): void {
   const span = startSpan(
     `publish ${row.exchange}`,
     SpanKind.PRODUCER,
@@ -313,35 +321,46 @@ export async function publishRow(
   const traceparent = span?.isRecording() ? formatSpanContext(span.spanContext()) : row.traceparent;
   const counted = metrics?.publishCounters(row.exchange, row.routing_key);
   counted?.published.inc();
+  const answered = (failure?: unknown) => {
+    if (failure === undefined) {
+      counted?.confirmed.inc();
+      span?.end();
+      return done();
+    }
+    const error = failure instanceof Error ? failure : new Error(String(failure));
+    const reason =
+      error instanceof UnroutableError ? 'unroutable' : error instanceof NotConnectedError ? 'disconnected' : 'nacked';
+    metrics?.publishFailed.inc({ exchange: row.exchange, event_type: row.routing_key, reason });
+    failSpan(span, error);
+    done(error);
+  };
+  // What is sent: the body as it is, compressed now, or compressed off the event loop.
+  let content: Buffer;
+  let options: PublishOptions;
+  let prepared: Promise<{ content: Buffer; options: PublishOptions }> | undefined;
   try {
-    const body = Buffer.from(row.body, 'utf8');
-    const properties = relayProperties(traceparent === row.traceparent ? row : { ...row, traceparent }, app);
-    if (!compression || body.length <= compression.minBytes) {
-      await publisher.publish(row.exchange, row.routing_key, body, properties);
-    } else {
-      const encoded = encodePayload(body, compression);
+    content = Buffer.from(row.body, 'utf8');
+    options = relayProperties(traceparent === row.traceparent ? row : { ...row, traceparent }, app);
+    if (compression && content.length > compression.minBytes) {
+      const plain = options;
       const message = (payload: EncodedPayload) => {
         if (payload.savedBytes > 0) {
           counted?.compressed.inc();
           counted?.compressionSavedBytes.inc(payload.savedBytes);
         }
-        return { content: payload.content, options: { ...properties, contentEncoding: payload.contentEncoding } };
+        return { content: payload.content, options: { ...plain, contentEncoding: payload.contentEncoding } };
       };
-      if (encoded instanceof Promise) {
-        await publisher.publishPrepared(row.exchange, row.routing_key, encoded.then(message));
-      } else {
-        const { content, options } = message(encoded);
-        await publisher.publish(row.exchange, row.routing_key, content, options);
-      }
+      const encoded = encodePayload(content, compression);
+      if (encoded instanceof Promise) prepared = encoded.then(message);
+      else ({ content, options } = message(encoded));
     }
-    counted?.confirmed.inc();
-    span?.end();
   } catch (error) {
-    const reason =
-      error instanceof UnroutableError ? 'unroutable' : error instanceof NotConnectedError ? 'disconnected' : 'nacked';
-    metrics?.publishFailed.inc({ exchange: row.exchange, event_type: row.routing_key, reason });
-    failSpan(span, error);
-    throw error;
+    return answered(error);
+  }
+  if (prepared) {
+    publisher.publishPrepared(row.exchange, row.routing_key, prepared).then(() => answered(), answered);
+  } else {
+    publisher.publishThen(row.exchange, row.routing_key, content, options, answered);
   }
 }
 

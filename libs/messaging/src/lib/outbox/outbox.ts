@@ -132,9 +132,21 @@ export function outboxRow(registry: EventRegistry, app: AppName, event: CloudEve
   span?.end();
   const tracestate = event.tracestate ?? scope?.tracestate;
   const causationid = event.causationid ?? scope?.causationId;
-  const stamped: CloudEvent = { ...event, traceparent };
-  if (tracestate) stamped.tracestate = tracestate;
+  // Field by field in the order `create` gives them: a spread copy costs more than the JSON text.
+  const stamped: CloudEvent = {
+    specversion: event.specversion,
+    id: event.id,
+    source: event.source,
+    type: event.type,
+    time: event.time,
+    subject: event.subject,
+    datacontenttype: event.datacontenttype,
+    dataschema: event.dataschema,
+    data: event.data,
+  };
   if (causationid) stamped.causationid = causationid;
+  stamped.traceparent = traceparent;
+  if (tracestate) stamped.tracestate = tracestate;
   return {
     id: stamped.id,
     exchange: definition.producer,
