@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, type CounterConfiguration } from 'prom-client';
 
 /** The outcome of one delivery, as counted and timed. */
 export type DeliveryOutcome = 'ack' | 'duplicate' | 'retry' | 'dead-letter';
@@ -11,13 +11,13 @@ export type DeliveryOutcome = 'ack' | 'duplicate' | 'retry' | 'dead-letter';
 export class MessagingMetrics {
   readonly registry = new Registry();
 
-  readonly published = new Counter({
+  readonly published = tallied({
     name: 'messaging_published_total',
     help: 'Events written to the broker (outbox relay), by exchange and event type',
     labelNames: ['exchange', 'event_type'] as const,
     registers: [this.registry],
   });
-  readonly confirmed = new Counter({
+  readonly confirmed = tallied({
     name: 'messaging_publish_confirmed_total',
     help: 'Events the broker confirmed (publisher confirms), by exchange and event type',
     labelNames: ['exchange', 'event_type'] as const,
@@ -41,7 +41,7 @@ export class MessagingMetrics {
     labelNames: ['exchange', 'event_type', 'reason'] as const,
     registers: [this.registry],
   });
-  readonly consumed = new Counter({
+  readonly consumed = tallied({
     name: 'messaging_consumed_total',
     help: 'Deliveries handled and acknowledged, by queue and event type',
     labelNames: ['queue', 'event_type'] as const,
@@ -59,7 +59,7 @@ export class MessagingMetrics {
     labelNames: ['queue', 'event_type', 'reason'] as const,
     registers: [this.registry],
   });
-  readonly duplicates = new Counter({
+  readonly duplicates = tallied({
     name: 'messaging_inbox_duplicates_total',
     help: 'Redeliveries of messages already applied, skipped by the inbox',
     labelNames: ['queue', 'event_type'] as const,
@@ -91,23 +91,19 @@ export class MessagingMetrics {
     registers: [this.registry],
   });
 
-  /** Labelled children, made once per series: no label hashing per message. */
-  private readonly children = new Map<string, unknown>();
-
-  private child<T>(key: string, make: () => T): T {
-    let found = this.children.get(key) as T | undefined;
-    if (!found) {
-      found = make();
-      this.children.set(key, found);
-    }
-    return found;
-  }
+  /**
+   * Each series' counters and histogram, made once: per message, a lookup by its labels (no key
+   * string built) and plain increments, no label hashing.
+   */
+  private readonly publishSeries = new Map<string, Map<string, PublishSeries>>();
+  private readonly deliverySeries = new Map<string, Map<string, Map<string, DeliverySeries>>>();
 
   /** The published, confirmed and compression counters of one exchange and event type. */
-  publishCounters(exchange: string, eventType: string) {
-    return this.child(`p\0${exchange}\0${eventType}`, () => ({
-      published: this.published.labels(exchange, eventType),
-      confirmed: this.confirmed.labels(exchange, eventType),
+  publishCounters(exchange: string, eventType: string): PublishSeries {
+    const byType = lookup(this.publishSeries, exchange, () => new Map<string, PublishSeries>());
+    return lookup(byType, eventType, () => ({
+      published: this.published.tally(exchange, eventType),
+      confirmed: this.confirmed.tally(exchange, eventType),
       compressed: this.compressed.labels(exchange, eventType),
       compressionSavedBytes: this.compressionSavedBytes.labels(exchange, eventType),
     }));
@@ -121,12 +117,15 @@ export class MessagingMetrics {
   /** Counts and times a settled delivery. */
   record(delivery: SettledDelivery): void {
     const { queue, eventType, outcome } = delivery;
-    const series = this.child(`d\0${queue}\0${eventType}\0${outcome}\0${delivery.reason ?? ''}`, () => ({
+    const byType = lookup(this.deliverySeries, queue, () => new Map<string, Map<string, DeliverySeries>>());
+    const byOutcome = lookup(byType, eventType, () => new Map<string, DeliverySeries>());
+    const key = outcome === 'dead-letter' ? `${outcome}\0${delivery.reason ?? 'unknown'}` : outcome;
+    const series = lookup(byOutcome, key, () => ({
       counter:
         outcome === 'ack'
-          ? this.consumed.labels(queue, eventType)
+          ? this.consumed.tally(queue, eventType)
           : outcome === 'duplicate'
-            ? this.duplicates.labels(queue, eventType)
+            ? this.duplicates.tally(queue, eventType)
             : outcome === 'retry'
               ? this.retried.labels(queue, eventType)
               : this.deadLettered.labels(queue, eventType, delivery.reason ?? 'unknown'),
@@ -181,4 +180,63 @@ export interface SettledDelivery {
   /** The dead-letter reason, or the error of a retried attempt. */
   reason?: string;
   durationMs: number;
+}
+
+interface Incrementable {
+  inc(value?: number): void;
+}
+
+/** The counters of one exchange and event type, as the relay counts its publishes. */
+export interface PublishSeries {
+  published: Incrementable;
+  confirmed: Incrementable;
+  compressed: Incrementable;
+  compressionSavedBytes: Incrementable;
+}
+
+interface DeliverySeries {
+  counter: Incrementable;
+  duration: { observe(seconds: number): void };
+}
+
+function lookup<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let found = map.get(key);
+  if (found === undefined) {
+    found = make();
+    map.set(key, found);
+  }
+  return found;
+}
+
+/**
+ * A counter incremented once or twice per message: its series count in plain numbers, added to the
+ * prom-client counter whenever the registry is read (its `collect`), so that a message costs an
+ * addition rather than prom-client's label hashing. What a scrape or `get()` reads is exact.
+ */
+function tallied<L extends string>(config: CounterConfiguration<L>) {
+  const tallies: Array<{ labels: Partial<Record<L, string>>; count: { n: number } }> = [];
+  const counter = new Counter<L>({
+    ...config,
+    collect() {
+      for (const { labels, count } of tallies) {
+        if (count.n === 0) continue;
+        this.inc(labels, count.n);
+        count.n = 0;
+      }
+    },
+  });
+  return Object.assign(counter, {
+    /** The series of these label values (in `labelNames` order), counted as a plain number. */
+    tally(...values: string[]): Incrementable {
+      const labelNames = (config.labelNames ?? []) as readonly L[];
+      const labels = Object.fromEntries(labelNames.map((name, i) => [name, values[i]])) as Partial<Record<L, string>>;
+      const count = { n: 0 };
+      tallies.push({ labels, count });
+      return {
+        inc(value = 1) {
+          count.n += value;
+        },
+      };
+    },
+  });
 }
