@@ -59,9 +59,7 @@ export function timeLibrarySteps(): StepTiming[] {
     {
       side: 'consumer',
       step: 'counted and timed (metrics)',
-      cpuUs: time(() =>
-        metrics.record({ queue: 'q', eventType: 'order.placed', outcome: 'ack', durationMs: 1.2 }),
-      ),
+      cpuUs: time(() => metrics.record({ queue: 'q', eventType: 'order.placed', outcome: 'ack', durationMs: 1.2 })),
     },
   ];
   return timings;

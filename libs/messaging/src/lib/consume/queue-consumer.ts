@@ -625,12 +625,19 @@ const undecompressable = (error: unknown): Outcome => ({
 
 /**
  * Whether Nest writes "log" lines: as the app set its levels (`Logger.overrideLogger`, as the apps'
- * bootstrap does from LOG_LEVEL), every level while none were set (Nest's default).
+ * bootstrap does from LOG_LEVEL), every level while none were set (Nest's default). Worked out again
+ * only when the levels are set anew (a new array), not per delivery.
  */
 function logLinesEnabled(): boolean {
   const levels = (Logger as unknown as { logLevels?: readonly LogLevel[] }).logLevels;
-  return levels === undefined || Logger.isLevelEnabled('log');
+  if (levels !== logLevelsSeen || logLinesSeen === undefined) {
+    logLevelsSeen = levels;
+    logLinesSeen = levels === undefined || Logger.isLevelEnabled('log');
+  }
+  return logLinesSeen;
 }
+let logLevelsSeen: readonly LogLevel[] | undefined;
+let logLinesSeen: boolean | undefined;
 
 /** An Error for whatever was thrown; an RpcException keeps its own, with the message of its error. */
 function asError(err: unknown): Error {
