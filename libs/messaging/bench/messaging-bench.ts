@@ -10,6 +10,8 @@
  *                              [--cpu-prof library,raw] [--verbose]
  *                              [--large-event 65536] [--large-messages 5000] [--large-encodings off,gzip,br]
  *                              [--large-only]
+ *   npm run bench:messaging -- --compare before=a.json,b.json --compare after=c.json,d.json
+ *                              [--compare-name bench-messaging-compare] [--out reports]
  *
  * A quick run: `npm run bench:messaging -- --messages 20000 --rounds 1 --latency-seconds 3 --queues quorum`.
  * Large events: each round also runs the library with events of `--large-event` bytes of JSON (0: none),
@@ -18,6 +20,9 @@
  * RABBITMQ_URL: amqp://guest:guest@127.0.0.1:5672 by default; vhosts are made and deleted with
  * rabbitmqctl (or the management API when RABBITMQ_MANAGEMENT_URL is set), as for the tests.
  * Writes <out>/bench-messaging.json, .md and .svg.
+ * `--compare` runs nothing: it reads the reports of runs of two builds made alternately in one session
+ * (each side's `bench-messaging.json` files) and writes <out>/<compare-name>.json, .md and .svg: the
+ * library's ratios to raw amqplib per queue type, medians and ranges of each side, with the targets.
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -44,6 +49,7 @@ import {
   targetLines,
 } from './messaging-bench/report';
 import { pendingCleanups, runOnce, type PlannedRun, type RunRecord, type RunSettings } from './messaging-bench/run';
+import { parseMessagingCompareSides, renderMessagingComparison } from './messaging-bench/compare';
 import { timeLibrarySteps } from './messaging-bench/steps';
 import { evaluateTargets, summarizeLarge, summarizeRuns } from './messaging-bench/summary';
 
@@ -68,6 +74,8 @@ function options() {
       'large-encodings': { type: 'string', default: LARGE_ENCODINGS.join(',') },
       'large-only': { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
+      compare: { type: 'string', multiple: true },
+      'compare-name': { type: 'string', default: 'bench-messaging-compare' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -76,7 +84,8 @@ function options() {
       'npm run bench:messaging -- [--messages N] [--rounds R] [--latency-seconds S (0: none)] [--rate msg/s]\n' +
         '  [--queues classic,quorum] [--clients raw,library,nest,golevelup] [--prefetch N] [--window N]\n' +
         '  [--warmup N] [--out dir] [--cpu-prof clients (V8 profiles of their children, into <out>/cpu-profiles)] [--verbose]\n' +
-        '  [--large-event bytes (0: no large-event runs)] [--large-messages N] [--large-encodings off,gzip,br] [--large-only]',
+        '  [--large-event bytes (0: no large-event runs)] [--large-messages N] [--large-encodings off,gzip,br] [--large-only]\n' +
+        'npm run bench:messaging -- --compare before=a.json,b.json --compare after=c.json,d.json [--compare-name NAME] [--out dir]',
     );
     process.exit(0);
   }
@@ -119,6 +128,8 @@ function options() {
     largeMessages: int('large-messages', values['large-messages'], 1),
     largeEncodings: list('large-encodings', values['large-encodings'], LARGE_ENCODINGS),
     largeOnly: values['large-only'],
+    compare: values.compare ?? [],
+    compareName: values['compare-name'],
   };
 }
 
@@ -146,6 +157,13 @@ function plan(
 
 async function main(): Promise<void> {
   const settings = options();
+  if (settings.compare.length > 0) {
+    // Reports of runs made already, alternated between two builds: no run here.
+    const sides = parseMessagingCompareSides(settings.compare);
+    const { table, files } = await renderMessagingComparison(sides, settings.out, settings.compareName);
+    console.log(`${table}\n\nreport: ${files.join(', ')}`);
+    return;
+  }
   const { rounds, queueTypes, clients } = settings;
   if (settings.cpuProfClients.length) mkdirSync(settings.cpuProfDir, { recursive: true });
   const runSettings: RunSettings = settings;

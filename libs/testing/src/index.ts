@@ -45,6 +45,10 @@ export {
   writeReport,
   formatWithPrettier,
   progressBar,
+  parseCompareSides,
+  medianOf,
+  formatSpread,
+  renderCompareSides,
   niceStep,
   escapeXml,
   formatTick,
@@ -58,5 +62,7 @@ export {
   type LineChartOptions,
   type BarChartOptions,
   type WriteReportOptions,
+  type CompareSide,
+  type CompareMetric,
 } from './lib/report';
 export { mulberry32 } from './lib/prng';

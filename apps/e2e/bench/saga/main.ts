@@ -25,7 +25,7 @@ import { commitsOf, measureDatabaseBound, nextXid } from './db-bound';
 import { closedLoop, nowMs, openLoop, OrderPoster, type Posted } from './load';
 import { renderReport, summarizeRun, type RateRun, type SagaReport } from './report';
 import { writeProfileReport } from './profile-report';
-import { parseCompareSides, renderComparison, type CompareSide } from './compare';
+import { parseSagaCompareSides, renderComparison, type CompareSide } from './compare';
 
 process.env['RABBITMQ_URL'] ??= 'amqp://guest:guest@127.0.0.1:5672';
 process.env['DATABASE_URL'] ??= 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   if (args.compare) {
     let sides: CompareSide[];
     try {
-      sides = parseCompareSides(args.compare);
+      sides = parseSagaCompareSides(args.compare);
     } catch (error) {
       console.error(`bench:saga: ${(error as Error).message}`);
       process.exit(2);

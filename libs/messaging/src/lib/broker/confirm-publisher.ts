@@ -56,9 +56,7 @@ export class ConfirmPublisher {
   }
 
   publish(exchange: string, routingKey: string, content: Buffer, options: PublishOptions): Promise<void> {
-    return new Promise<void>((resolve, reject) =>
-      this.publishThen(exchange, routingKey, content, options, (err) => (err ? reject(err) : resolve())),
-    );
+    return promised((done) => this.publishThen(exchange, routingKey, content, options, done));
   }
 
   /**
@@ -99,7 +97,8 @@ export class ConfirmPublisher {
     return (previous ? previous.then(() => message) : message).then(
       ({ content, options }) => {
         try {
-          return this.publishUnprepared(exchange, routingKey, content, options);
+          // Now (or after the channel's drain), not behind a message being prepared.
+          return promised((done) => this.sendWhenFlowing(exchange, routingKey, content, options, done));
         } finally {
           release();
         }
@@ -108,18 +107,6 @@ export class ConfirmPublisher {
         release();
         throw error;
       },
-    );
-  }
-
-  /** Publishes now (or after the channel's drain), not behind a message being prepared. */
-  private publishUnprepared(
-    exchange: string,
-    routingKey: string,
-    content: Buffer,
-    options: PublishOptions,
-  ): Promise<void> {
-    return new Promise<void>((resolve, reject) =>
-      this.sendWhenFlowing(exchange, routingKey, content, options, (err) => (err ? reject(err) : resolve())),
     );
   }
 
@@ -175,4 +162,9 @@ export class ConfirmPublisher {
       });
     }
   }
+}
+
+/** A promise of what `start` answers to its callback: resolved on `done()`, rejected on `done(error)`. */
+function promised(start: (done: (err?: Error) => void) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => start((err) => (err ? reject(err) : resolve())));
 }

@@ -13,3 +13,11 @@ export { PALETTE, SECONDS_STEPS, escapeXml, niceStep, formatTick, formatValue } 
 export { markdownTable } from './markdown';
 export { writeReport, formatWithPrettier, type WriteReportOptions } from './write-report';
 export { progressBar } from './progress';
+export {
+  parseCompareSides,
+  medianOf,
+  formatSpread,
+  renderCompareSides,
+  type CompareSide,
+  type CompareMetric,
+} from './compare-sides';
