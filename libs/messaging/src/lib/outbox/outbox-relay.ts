@@ -388,7 +388,7 @@ export function relayProperties(row: RelayedRow, app: string): PublishOptions {
   };
 }
 
-/** The W3C trace context headers of a message: literals of one shape each, which amqplib encodes fastest. */
+/** The W3C trace context headers of a message: an object literal of one shape per case, not a spread. */
 function traceHeaders(traceparent: string | null, tracestate: string | null): Record<string, string> {
   if (traceparent && tracestate) return { traceparent, tracestate };
   if (traceparent) return { traceparent };
