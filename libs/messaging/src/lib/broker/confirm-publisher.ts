@@ -75,7 +75,7 @@ export class ConfirmPublisher {
     if (this.prepared) {
       this.publishPrepared(exchange, routingKey, Promise.resolve({ content, options })).then(() => done(), done);
     } else {
-      this.sendWhenFlowing(exchange, routingKey, content, options, done);
+      this.send(exchange, routingKey, content, options, done);
     }
   }
 
@@ -98,7 +98,7 @@ export class ConfirmPublisher {
       ({ content, options }) => {
         try {
           // Now (or after the channel's drain), not behind a message being prepared.
-          return promised((done) => this.sendWhenFlowing(exchange, routingKey, content, options, done));
+          return promised((done) => this.send(exchange, routingKey, content, options, done));
         } finally {
           release();
         }
@@ -110,18 +110,6 @@ export class ConfirmPublisher {
     );
   }
 
-  /** Sends now, or after the drain when the channel's buffer is full. */
-  private sendWhenFlowing(
-    exchange: string,
-    routingKey: string,
-    content: Buffer,
-    options: PublishOptions,
-    done: (err?: Error) => void,
-  ): void {
-    if (this.drained) void this.drained.then(() => this.send(exchange, routingKey, content, options, done));
-    else this.send(exchange, routingKey, content, options, done);
-  }
-
   private send(
     exchange: string,
     routingKey: string,
@@ -129,6 +117,11 @@ export class ConfirmPublisher {
     options: PublishOptions,
     done: (err?: Error) => void,
   ): void {
+    // The channel's buffer is full: after its drain (in call order; again behind a later drain).
+    if (this.drained) {
+      void this.drained.then(() => this.send(exchange, routingKey, content, options, done));
+      return;
+    }
     const channel = this.channel;
     if (!channel) return done(new NotConnectedError());
     // The confirm callback keeps only what it needs, not the options, while the message is unconfirmed.
