@@ -1,3 +1,4 @@
+import { readArchive } from '../support/archive-stream';
 import type { Order, ShopClient } from '../support/shop-client';
 
 /** The event that makes an order's final state: what the archive must hold besides its order.placed. */
@@ -11,11 +12,19 @@ const FINAL_EVENT: Record<string, string | undefined> = {
  * through orders' subject index) answers its order.placed and the event of its final state, each event
  * id once. The index follows the stream by a moment, so what is missing is asked again until `deadline`.
  */
-export async function archiveViolations(client: ShopClient, orders: Order[], deadline: number): Promise<string[]> {
+export async function archiveViolations(
+  client: ShopClient,
+  orders: Order[],
+  deadline: number,
+  /** The broker (a user that may read the stream): where the missing events are is then looked up in it. */
+  streamUrl?: string,
+): Promise<string[]> {
   let pending = orders.filter((order) => FINAL_EVENT[order.status]);
   let problems: string[] = [];
+  const absentTypes = new Map<string, string[]>();
   for (;;) {
     problems = [];
+    absentTypes.clear();
     const missing: Order[] = [];
     for (let i = 0; i < pending.length; i += 8) {
       await Promise.all(
@@ -35,6 +44,7 @@ export async function archiveViolations(client: ShopClient, orders: Order[], dea
           const absent = wanted.filter((type) => !types.includes(type));
           if (absent.length) {
             missing.push(order);
+            absentTypes.set(order.id, absent);
             problems.push(
               `order ${order.id} (${order.status}): archive lacks ${absent.join(', ')} (has ${types.join(', ')})`,
             );
@@ -42,8 +52,61 @@ export async function archiveViolations(client: ShopClient, orders: Order[], dea
         }),
       );
     }
-    if (missing.length === 0 || Date.now() > deadline) return problems;
+    if (missing.length === 0) return problems;
+    if (Date.now() > deadline) {
+      return streamUrl ? [...problems, ...(await whereMissing(client, streamUrl, absentTypes))] : problems;
+    }
     pending = missing;
     await new Promise((resolve) => setTimeout(resolve, 1_000));
   }
+}
+
+/**
+ * Where the events GET /events lacks are: read from the stream itself (every entry, from its first
+ * offset) and from the subject index's position. An event in the stream that GET /events does not
+ * answer is the index's (or the audit's) to explain; one absent from the stream was lost by the broker
+ * after it confirmed the publish (the outbox deletes a row only then).
+ */
+async function whereMissing(client: ShopClient, streamUrl: string, absent: Map<string, string[]>): Promise<string[]> {
+  const lines: string[] = [];
+  try {
+    const index = await client.projection('archive-index');
+    lines.push(`the subject index: ${JSON.stringify(index)}`);
+  } catch (error) {
+    lines.push(`could not read the subject index's status: ${(error as Error).message}`);
+  }
+  const found = new Map<string, number[]>();
+  let entries = 0;
+  let lastOffset = -1;
+  try {
+    await readArchive(streamUrl, ({ offset, event }) => {
+      entries++;
+      lastOffset = offset;
+      const subject = typeof event.subject === 'string' ? event.subject : '';
+      if (absent.get(subject)?.includes(event.type)) {
+        const key = `${subject} ${event.type}`;
+        found.set(key, [...(found.get(key) ?? []), offset]);
+      }
+    });
+  } catch (error) {
+    return [...lines, `could not read the stream: ${(error as Error).message}`];
+  }
+  let inStream = 0;
+  let notInStream = 0;
+  for (const [orderId, types] of absent) {
+    for (const type of types) {
+      const offsets = found.get(`${orderId} ${type}`);
+      if (offsets) inStream++;
+      else notInStream++;
+      lines.push(
+        offsets
+          ? `order ${orderId}: ${type} is in the stream at offset ${offsets.join(', ')}, not in GET /events`
+          : `order ${orderId}: ${type} is not in the stream`,
+      );
+    }
+  }
+  lines.unshift(
+    `of the events GET /events lacks, ${inStream} are in the stream and ${notInStream} are not (${entries} entries read, the last at offset ${lastOffset})`,
+  );
+  return lines;
 }

@@ -713,9 +713,12 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     }
 
     // the event archive: every accepted order's events kept
-    const archiveLines = await archiveViolations(client, snapshot?.orders ?? [], Date.now() + 30_000).catch(
-      (error: Error) => [`could not read the archive: ${error.message}`],
-    );
+    const archiveLines = await archiveViolations(
+      client,
+      snapshot?.orders ?? [],
+      Date.now() + 30_000,
+      system.brokerUrl,
+    ).catch((error: Error) => [`could not read the archive: ${error.message}`]);
 
     // the databases themselves
     const dbFindings: string[] = [];
