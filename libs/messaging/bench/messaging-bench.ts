@@ -1,11 +1,12 @@
 /**
- * Messaging benchmark: raw amqplib, this project's library, @nestjs/microservices (RMQ transport) and
+ * Messaging benchmark: raw amqplib, raw amqplib doing only the steps the library's targets require
+ * (`steps`: the floor under its CPU), this project's library, @nestjs/microservices (RMQ transport) and
  * @golevelup/nestjs-rabbitmq, side by side on one broker, in separate publisher and consumer
  * processes, interleaved round by round, on classic and quorum queues. Reports throughput, client CPU
  * per message and latency at a paced rate, each against raw amqplib, and checks the library's targets.
  *
  *   npm run bench:messaging -- [--messages 100000] [--rounds 3] [--latency-seconds 10] [--rate 1000]
- *                              [--queues classic,quorum] [--clients raw,library,nest,golevelup]
+ *                              [--queues classic,quorum] [--clients raw,steps,library,nest,golevelup]
  *                              [--prefetch 100] [--window 1000] [--warmup 2000] [--out reports]
  *                              [--cpu-prof library,raw] [--verbose]
  *                              [--large-event 65536] [--large-messages 5000] [--large-encodings off,gzip,br]
@@ -82,7 +83,7 @@ function options() {
   if (values.help) {
     console.log(
       'npm run bench:messaging -- [--messages N] [--rounds R] [--latency-seconds S (0: none)] [--rate msg/s]\n' +
-        '  [--queues classic,quorum] [--clients raw,library,nest,golevelup] [--prefetch N] [--window N]\n' +
+        '  [--queues classic,quorum] [--clients raw,steps,library,nest,golevelup] [--prefetch N] [--window N]\n' +
         '  [--warmup N] [--out dir] [--cpu-prof clients (V8 profiles of their children, into <out>/cpu-profiles)] [--verbose]\n' +
         '  [--large-event bytes (0: no large-event runs)] [--large-messages N] [--large-encodings off,gzip,br] [--large-only]\n' +
         'npm run bench:messaging -- --compare before=a.json,b.json --compare after=c.json,d.json [--compare-name NAME] [--out dir]',
@@ -130,6 +131,7 @@ function options() {
     largeOnly: values['large-only'],
     compare: values.compare ?? [],
     compareName: values['compare-name'],
+    args: process.argv.slice(2),
   };
 }
 

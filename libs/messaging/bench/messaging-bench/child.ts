@@ -14,6 +14,7 @@ interface ClientModule {
 // Only the client under test is loaded.
 const load: Record<ClientName, () => Promise<ClientModule>> = {
   raw: () => import('./clients/raw'),
+  steps: () => import('./clients/steps'),
   library: () => import('./clients/library'),
   nest: () => import('./clients/nest'),
   golevelup: () => import('./clients/golevelup'),

@@ -1,6 +1,6 @@
 /** What the orchestrator (messaging-bench.ts) and its child processes (child.ts) say to each other over IPC. */
 
-export const CLIENTS = ['raw', 'library', 'nest', 'golevelup'] as const;
+export const CLIENTS = ['raw', 'steps', 'library', 'nest', 'golevelup'] as const;
 export type ClientName = (typeof CLIENTS)[number];
 
 export const QUEUE_TYPES = ['classic', 'quorum'] as const;
