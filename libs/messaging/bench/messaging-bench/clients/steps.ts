@@ -12,7 +12,7 @@
  * delivery counted and timed in the library's metrics, before the ack. No Nest pipeline, no trace
  * context, no retry or dead-letter machinery.
  */
-import { connect, type ConsumeMessage, type Options } from 'amqplib';
+import type { Options } from 'amqplib';
 import { CLOUDEVENTS_CONTENT_TYPE, decodeEvent, EVENTS, OrderPlaced, parseEnvelope } from '@shop/contracts';
 import { TraceContext } from '@shop/tracing';
 import { MessagingMetrics } from '../../../src/lib/metrics/messaging-metrics';
@@ -20,95 +20,61 @@ import { outboxRow } from '../../../src/lib/outbox/outbox';
 import type { ConsumerClient, PublisherClient, Received } from '../drivers';
 import { ORDER_PLACED_DATA, prebuiltEvent, sentAtTracestate } from '../event';
 import { SENT_AT_HEADER, type RunConfig } from '../protocol';
+import { amqplibConsumer, amqplibPublisher } from './raw';
 
 const APP = 'orders';
 
-export async function publisher(config: RunConfig): Promise<PublisherClient> {
-  const model = await connect(config.url, { noDelay: true });
-  const channel = await model.createConfirmChannel();
+export function publisher(config: RunConfig): Promise<PublisherClient> {
   const trace = prebuiltEvent().traceparent as string;
   const sample = TraceContext.run({ traceparent: trace }, () =>
     outboxRow(EVENTS, APP, OrderPlaced.create(ORDER_PLACED_DATA)),
   );
-
-  let writable = true;
-  const blocked: Array<() => void> = [];
-  channel.on('drain', () => {
-    writable = true;
-    while (writable && blocked.length > 0) blocked.shift()?.();
-  });
-
-  const publish = (seq: number, sentAt: number | undefined, done: (err?: unknown) => void): void => {
-    if (!writable) {
-      blocked.push(() => publish(seq, sentAt, done));
-      return;
-    }
-    const event = OrderPlaced.create(
-      ORDER_PLACED_DATA,
-      sentAt === undefined ? undefined : { tracestate: sentAtTracestate(sentAt) },
-    );
-    const row = outboxRow(EVENTS, APP, event);
-    const content = Buffer.from(row.body, 'utf8');
-    const options: Options.Publish = {
-      persistent: true,
-      mandatory: true,
-      messageId: row.id,
-      type: row.routing_key,
-      appId: APP,
-      correlationId: row.subject,
-      contentType: CLOUDEVENTS_CONTENT_TYPE,
-      contentEncoding: 'utf-8',
-      timestamp: Math.floor(Date.parse(event.time) / 1000),
-      headers:
-        sentAt === undefined
-          ? { traceparent: row.traceparent }
-          : { traceparent: row.traceparent, [SENT_AT_HEADER]: String(sentAt) },
-    };
-    writable = channel.publish(config.exchange, config.routingKey, content, options, (err: unknown) => done(err));
-  };
-
-  return {
-    publish,
-    // As the library's publisher: events are stamped from a request's trace.
-    inContext: (work) => TraceContext.run({ traceparent: trace }, work),
-    bodyBytes: Buffer.byteLength(sample.body),
-    close: async () => {
-      await channel.close().catch(() => undefined);
-      await model.close().catch(() => undefined);
+  return amqplibPublisher(
+    config,
+    Buffer.byteLength(sample.body),
+    (channel, _seq, sentAt, done) => {
+      const event = OrderPlaced.create(
+        ORDER_PLACED_DATA,
+        sentAt === undefined ? undefined : { tracestate: sentAtTracestate(sentAt) },
+      );
+      const row = outboxRow(EVENTS, APP, event);
+      const options: Options.Publish = {
+        persistent: true,
+        mandatory: true,
+        messageId: row.id,
+        type: row.routing_key,
+        appId: APP,
+        correlationId: row.subject,
+        contentType: CLOUDEVENTS_CONTENT_TYPE,
+        contentEncoding: 'utf-8',
+        timestamp: Math.floor(Date.parse(event.time) / 1000),
+        headers:
+          sentAt === undefined
+            ? { traceparent: row.traceparent }
+            : { traceparent: row.traceparent, [SENT_AT_HEADER]: String(sentAt) },
+      };
+      return channel.publish(config.exchange, config.routingKey, Buffer.from(row.body, 'utf8'), options, (err) =>
+        done(err),
+      );
     },
-  };
+    // As the library's publisher: events are stamped from a request's trace.
+    (work) => TraceContext.run({ traceparent: trace }, work),
+  );
 }
 
-export async function consumer(config: RunConfig, received: Received): Promise<ConsumerClient> {
-  const model = await connect(config.url, { noDelay: true });
-  const channel = await model.createChannel();
-  await channel.prefetch(config.prefetch);
+export function consumer(config: RunConfig, received: Received): Promise<ConsumerClient> {
   const metrics = new MessagingMetrics({
     outbox: async () => ({ backlog: 0, oldestAgeSeconds: 0 }),
     connected: () => true,
   });
-  const latency = config.kind === 'latency';
-  await channel.consume(
-    config.queue,
-    (message: ConsumeMessage | null) => {
-      if (!message) return;
-      const startedAt = performance.now();
-      const { event } = decodeEvent(parseEnvelope(message.content), EVENTS);
-      metrics.record({
-        queue: config.queue,
-        eventType: event.type,
-        outcome: 'ack',
-        durationMs: performance.now() - startedAt,
-      });
-      channel.ack(message);
-      received(latency ? (message.properties.headers?.[SENT_AT_HEADER] as string | undefined) : undefined);
-    },
-    { noAck: false },
-  );
-  return {
-    close: async () => {
-      await channel.close().catch(() => undefined);
-      await model.close().catch(() => undefined);
-    },
-  };
+  return amqplibConsumer(config, received, (message) => {
+    const startedAt = performance.now();
+    const { event } = decodeEvent(parseEnvelope(message.content), EVENTS);
+    metrics.record({
+      queue: config.queue,
+      eventType: event.type,
+      outcome: 'ack',
+      durationMs: performance.now() - startedAt,
+    });
+  });
 }
