@@ -175,7 +175,8 @@ describe('a dependency outage under load: 503 with Retry-After, never 500, and n
         const posts = during(now - 2_000, now, 'orders').filter((a) => a.what === 'POST /orders');
         if (posts.length === 0 || posts.some((a) => a.status !== 202)) return undefined;
         const inFlight = await client.listOrders({ customerId, status: 'PENDING', limit: 100 });
-        return inFlight.items.every((order) => now - Date.parse(order.createdAt) < 1_000) || undefined;
+        const young = inFlight.items.every((order) => now - Date.parse(order.createdAt) < 1_000);
+        return (young && inFlight.nextCursor === null) || undefined;
       },
       { timeoutMs: 45_000, intervalMs: 200, description: 'the saga at rest under the load (the last outage cleared)' },
     );

@@ -21,30 +21,28 @@ export async function archiveViolations(
 ): Promise<string[]> {
   let pending = orders.filter((order) => FINAL_EVENT[order.status]);
   let problems: string[] = [];
-  const absentTypes = new Map<string, string[]>();
   for (;;) {
     problems = [];
-    absentTypes.clear();
-    const missing: Order[] = [];
+    // each order still lacking events, with the types it lacks
+    const missing = new Map<Order, string[]>();
     for (let i = 0; i < pending.length; i += 8) {
       await Promise.all(
         pending.slice(i, i + 8).map(async (order) => {
+          const wanted = ['order.placed', FINAL_EVENT[order.status] as string];
           let events;
           try {
             events = await client.archivedEvents(order.id);
           } catch (error) {
-            missing.push(order);
+            missing.set(order, wanted);
             problems.push(`order ${order.id}: GET /events failed: ${(error as Error).message}`);
             return;
           }
           const ids = events.map((event) => event.id);
           if (new Set(ids).size !== ids.length) problems.push(`order ${order.id}: an event id twice in GET /events`);
           const types = events.map((event) => event.type);
-          const wanted = ['order.placed', FINAL_EVENT[order.status] as string];
           const absent = wanted.filter((type) => !types.includes(type));
           if (absent.length) {
-            missing.push(order);
-            absentTypes.set(order.id, absent);
+            missing.set(order, absent);
             problems.push(
               `order ${order.id} (${order.status}): archive lacks ${absent.join(', ')} (has ${types.join(', ')})`,
             );
@@ -52,11 +50,11 @@ export async function archiveViolations(
         }),
       );
     }
-    if (missing.length === 0) return problems;
+    if (missing.size === 0) return problems;
     if (Date.now() > deadline) {
-      return streamUrl ? [...problems, ...(await whereMissing(client, streamUrl, absentTypes))] : problems;
+      return streamUrl ? [...problems, ...(await whereMissing(client, streamUrl, missing))] : problems;
     }
-    pending = missing;
+    pending = [...missing.keys()];
     await new Promise((resolve) => setTimeout(resolve, 1_000));
   }
 }
@@ -67,7 +65,8 @@ export async function archiveViolations(
  * answer is the index's (or the audit's) to explain; one absent from the stream was lost by the broker
  * after it confirmed the publish (the outbox deletes a row only then).
  */
-async function whereMissing(client: ShopClient, streamUrl: string, absent: Map<string, string[]>): Promise<string[]> {
+async function whereMissing(client: ShopClient, streamUrl: string, missing: Map<Order, string[]>): Promise<string[]> {
+  const absent = new Map([...missing].map(([order, types]) => [order.id, types]));
   const lines: string[] = [];
   try {
     const index = await client.projection('archive-index');

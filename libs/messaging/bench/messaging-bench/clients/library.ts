@@ -27,7 +27,6 @@ import { QueueConsumer, type ConsumerSpec } from '../../../src/lib/consume/queue
 import { DEFAULT_RETRY } from '../../../src/lib/messaging.options';
 import { DEFAULT_COMPRESS_MIN_BYTES } from '../../../src/lib/broker/payload-encoding';
 import type { ConsumerHandler, MessagingService } from '../../../src/lib/messaging.service';
-import { MessagingMetrics } from '../../../src/lib/metrics/messaging-metrics';
 import { outboxRow, type Outbox } from '../../../src/lib/outbox/outbox';
 import { publishRow } from '../../../src/lib/outbox/outbox-relay';
 import { TraceContext } from '@shop/tracing';
@@ -38,6 +37,7 @@ import { LARGE_EVENT_REGISTRY, largeOrderData, LargeOrderPlaced } from '../../..
 import type { ConsumerClient, PublisherClient, Received } from '../drivers';
 import { ORDER_PLACED_DATA, sentAtFromTracestate, sentAtTracestate } from '../event';
 import type { RunConfig } from '../protocol';
+import { benchMetrics } from '../steps';
 
 const APP = 'orders';
 
@@ -67,11 +67,7 @@ export async function publisher(config: RunConfig): Promise<PublisherClient> {
   const channel = await model.createConfirmChannel();
   const confirmPublisher = new ConfirmPublisher();
   confirmPublisher.attach(channel);
-  // As MessagingService makes them; the probes only run when /metrics is scraped.
-  const metrics = new MessagingMetrics({
-    outbox: async () => ({ backlog: 0, oldestAgeSeconds: 0 }),
-    connected: () => confirmPublisher.connected,
-  });
+  const metrics = benchMetrics(() => confirmPublisher.connected);
   const { registry, definition, data, compression } = workload(config);
   const sample = outboxRow(registry, APP, definition.create(data));
 
@@ -117,10 +113,7 @@ export async function consumer(config: RunConfig, received: Received): Promise<C
   // As production runs at LOG_LEVEL=warn: the per-event line ("log" level) is not written; the
   // metrics are counted as in production.
   Logger.overrideLogger(['error', 'warn']);
-  const metrics = new MessagingMetrics({
-    outbox: async () => ({ backlog: 0, oldestAgeSeconds: 0 }),
-    connected: () => confirmPublisher.connected,
-  });
+  const metrics = benchMetrics(() => confirmPublisher.connected);
 
   // The handler as an app writes it, run by Nest's pipeline through the library's transport.
   @Controller()

@@ -15,11 +15,11 @@
 import type { Options } from 'amqplib';
 import { CLOUDEVENTS_CONTENT_TYPE, decodeEvent, EVENTS, OrderPlaced, parseEnvelope } from '@shop/contracts';
 import { TraceContext } from '@shop/tracing';
-import { MessagingMetrics } from '../../../src/lib/metrics/messaging-metrics';
 import { outboxRow } from '../../../src/lib/outbox/outbox';
 import type { ConsumerClient, PublisherClient, Received } from '../drivers';
 import { ORDER_PLACED_DATA, prebuiltEvent, sentAtTracestate } from '../event';
 import { SENT_AT_HEADER, type RunConfig } from '../protocol';
+import { benchMetrics } from '../steps';
 import { amqplibConsumer, amqplibPublisher } from './raw';
 
 const APP = 'orders';
@@ -63,10 +63,7 @@ export function publisher(config: RunConfig): Promise<PublisherClient> {
 }
 
 export function consumer(config: RunConfig, received: Received): Promise<ConsumerClient> {
-  const metrics = new MessagingMetrics({
-    outbox: async () => ({ backlog: 0, oldestAgeSeconds: 0 }),
-    connected: () => true,
-  });
+  const metrics = benchMetrics();
   return amqplibConsumer(config, received, (message) => {
     const startedAt = performance.now();
     const { event } = decodeEvent(parseEnvelope(message.content), EVENTS);
