@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { OrderConfirmed, OrderPlaced, PaymentCaptured, parseEnvelope } from '@shop/contracts';
 import { createTestDatabase, createTestVhost, waitFor, type TestBroker, type TestDatabase } from '@shop/testing';
 import { ARCHIVE_STREAM } from '../src';
-import { RawBroker, startApp, type RunningApp } from './support/harness';
+import type { ConfirmPublisher } from '../src/lib/broker/confirm-publisher';
+import { RawBroker, sleep, startApp, type RunningApp } from './support/harness';
 
 const placed = (orderId = randomUUID()) =>
   OrderPlaced.create({ orderId, customerId: 'c-1', items: [{ sku: 'SKU-1', quantity: 2 }], paymentToken: 'tok_visa' });
@@ -184,5 +185,95 @@ describe('outbox relay', () => {
     } finally {
       await second.close();
     }
+  });
+  // The lease protects a row from the other replicas while the process that committed it publishes it;
+  // once that process has handed the row to the broker, the row is its own until deleted, however long
+  // the broker takes to confirm or the database to take the DELETE: sent again, it would be a second
+  // copy in every queue and in the archive.
+  describe('a row handed to the broker, past its lease', () => {
+    const LEASE_MS = 200;
+    let db: TestDatabase;
+    let vhost: TestBroker;
+    let app: RunningApp;
+    let tapRaw: RawBroker;
+
+    beforeAll(async () => {
+      [vhost, db] = await Promise.all([createTestVhost('outbox-held'), createTestDatabase('outbox-held')]);
+      app = await startApp({
+        app: 'orders',
+        brokerUrl: vhost.url,
+        databaseUrl: db.url,
+        messaging: { outbox: { pollIntervalMs: 50, leaseMs: LEASE_MS } },
+      });
+      tapRaw = await RawBroker.open(vhost.url);
+    });
+    afterAll(async () => {
+      await tapRaw?.close();
+      await app?.close();
+      await Promise.all([vhost?.delete(), db?.drop()]);
+    });
+
+    const publishFive = async () => {
+      const events = Array.from({ length: 5 }, () => placed());
+      await app.outbox.transaction(async (tx) => {
+        for (const event of events) await app.outbox.publish(tx, event);
+      });
+      return events.map((event) => event.id);
+    };
+
+    it('is published once while the database refuses its DELETE, and deleted once it takes it', async () => {
+      const tap = await tapRaw.tap('orders', 'order.placed');
+      await app.dataSource.query(`
+        CREATE TABLE test_refuse_deletes (refuse boolean NOT NULL);
+        INSERT INTO test_refuse_deletes VALUES (true);
+        CREATE FUNCTION test_refuse_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN
+            IF (SELECT refuse FROM test_refuse_deletes) THEN RAISE EXCEPTION 'the test refuses deletes'; END IF;
+            RETURN OLD;
+          END $$;
+        CREATE TRIGGER test_refuse_delete BEFORE DELETE ON messaging_outbox
+          FOR EACH ROW EXECUTE FUNCTION test_refuse_delete();`);
+      try {
+        const ids = await publishFive();
+        const received: string[] = [];
+        const drain = async () =>
+          received.push(...(await tapRaw.drain(tap)).map((m) => String(m.properties.messageId)));
+        await waitFor(async () => (await drain(), received.length >= ids.length), { description: 'five events' });
+        // Ten leases of refused DELETEs, the poll running every 50 ms.
+        await sleep(10 * LEASE_MS);
+        await drain();
+        expect(await outboxRows(app)).toBe(ids.length);
+        expect(received.sort()).toEqual([...ids].sort());
+
+        await app.dataSource.query(`UPDATE test_refuse_deletes SET refuse = false`);
+        await waitFor(async () => (await outboxRows(app)) === 0, { timeoutMs: 10_000, description: 'rows deleted' });
+        await sleep(2 * LEASE_MS);
+        await drain();
+        expect(received.sort()).toEqual([...ids].sort());
+      } finally {
+        await app.dataSource.query(`
+          DROP TRIGGER IF EXISTS test_refuse_delete ON messaging_outbox;
+          DROP FUNCTION IF EXISTS test_refuse_delete();
+          DROP TABLE IF EXISTS test_refuse_deletes;`);
+      }
+    });
+
+    it('is published once when its confirm comes after the lease', async () => {
+      const tap = await tapRaw.tap('orders', 'order.placed');
+      // A broker that answers late: each confirm reaches the relay a second (five leases) after it came.
+      const publisher = (app.messaging as unknown as { publisher: ConfirmPublisher }).publisher;
+      const publishThen = publisher.publishThen.bind(publisher);
+      publisher.publishThen = (exchange, routingKey, content, options, done) =>
+        publishThen(exchange, routingKey, content, options, (error) => setTimeout(() => done(error), 5 * LEASE_MS));
+      try {
+        const ids = await publishFive();
+        await waitFor(async () => (await outboxRows(app)) === 0, { timeoutMs: 10_000, description: 'rows deleted' });
+        await sleep(2 * LEASE_MS);
+        const received = (await tapRaw.drain(tap)).map((m) => String(m.properties.messageId));
+        expect(received.sort()).toEqual([...ids].sort());
+      } finally {
+        publisher.publishThen = publishThen;
+      }
+    });
   });
 });

@@ -52,6 +52,17 @@ const DELETE_OUTBOX_ROWS = {
   text: `DELETE FROM messaging_outbox WHERE id = ANY($1::uuid[])`,
 };
 
+/** Due rows, oldest first, but those this process holds (`$2`: handed to the broker, not deleted yet). */
+const CLAIM_OUTBOX_ROWS = {
+  name: 'shop_messaging_outbox_claim',
+  text: `SELECT id, exchange, routing_key, body, subject, traceparent, tracestate, created_at, attempts
+           FROM messaging_outbox
+          WHERE next_attempt_at <= clock_timestamp() AND id <> ALL($2::uuid[])
+          ORDER BY created_at
+          LIMIT $1
+          FOR UPDATE SKIP LOCKED`,
+};
+
 /** Confirmed rows that are deleted at once, without waiting for `deleteDelayMs`. */
 const DELETE_BATCH = 500;
 
@@ -67,6 +78,11 @@ const DELETE_BATCH = 500;
  * Safety net: a poll (and every kick) claims due rows with FOR UPDATE SKIP LOCKED, so any number of
  * replicas can relay side by side: rows whose lease ran out (their process died between commit and
  * publish) and rows whose publish failed, each with a growing delay before its next attempt.
+ *
+ * A row this process has handed to the broker is its own until deleted, lease or no lease: the poll
+ * skips it while its confirm is awaited (a broker that answers late) and while its DELETE waits to be
+ * retried (a database that refused it); a published row is sent again only when its process died
+ * before deleting it (consumers drop the repeat).
  */
 export class OutboxRelay {
   private readonly logger = new Logger('OutboxRelay');
@@ -79,8 +95,12 @@ export class OutboxRelay {
   private committedFlush?: NodeJS.Immediate;
   private readonly publishing = new Set<Promise<void>>();
   private confirmed: string[] = [];
-  private deleting?: Promise<void>;
+  private deleting?: Promise<boolean>;
   private deleteTimer?: NodeJS.Timeout;
+  /** Rows handed to the broker and not deleted yet (in flight, or confirmed): never claimed by the poll. */
+  private readonly held = new Set<string>();
+  /** DELETEs refused in a row: the next attempt waits for a backoff that grows with them. */
+  private deleteFailures = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -116,6 +136,7 @@ export class OutboxRelay {
    * event loop, all of one turn together.
    */
   publishCommitted(rows: OutboxRow[]): void {
+    for (const row of rows) this.held.add(row.id);
     this.committed.push(...rows);
     this.committedFlush ??= setImmediate(() => this.publishPending());
   }
@@ -147,11 +168,16 @@ export class OutboxRelay {
     await this.drain();
   }
 
-  /** Waits for this process's own rows: published (or handed to the safety net) and deleted. */
+  /**
+   * Waits for this process's own rows: published (or handed to the safety net) and deleted, or one
+   * DELETE refused (a database outage: they are published again after their lease).
+   */
   private async settleOwn(): Promise<void> {
     this.publishPending();
     while (this.publishing.size > 0) await Promise.allSettled([...this.publishing]);
-    while (this.deleting || this.confirmed.length > 0) await this.flushDeletes();
+    while (this.deleting || this.confirmed.length > 0) {
+      if (!(await this.flushDeletes())) break;
+    }
   }
 
   private async publishOwn(rows: OutboxRow[]): Promise<void> {
@@ -161,8 +187,10 @@ export class OutboxRelay {
       if (error === undefined) this.confirmed.push(rows[i].id);
       else failed.push([rows[i], error]);
     }
+    // Not published: the safety net's (this process's poll's too) to publish again.
+    for (const [row] of failed) this.held.delete(row.id);
     try {
-      // Hand failures to the safety net: due again after a backoff instead of after the lease.
+      // Due again after a backoff instead of after the lease.
       for (const [row, error] of failed) await this.reschedule(this.dataSource, row, error);
     } catch (err) {
       this.logger.warn(`outbox rows left for the poll after their lease: ${(err as Error).message}`);
@@ -170,10 +198,15 @@ export class OutboxRelay {
     this.scheduleDeletes();
   }
 
-  /** The confirmed rows are deleted after `deleteDelayMs`, together with those confirmed meanwhile. */
+  /**
+   * The confirmed rows are deleted after `deleteDelayMs`, together with those confirmed meanwhile;
+   * after a refused DELETE, after a backoff instead.
+   */
   private scheduleDeletes(): void {
-    const delay = this.options.deleteDelayMs ?? 0;
-    if (delay <= 0 || this.confirmed.length >= DELETE_BATCH) {
+    const delay = this.deleteFailures
+      ? Math.min(100 * 2 ** this.deleteFailures, this.options.maxBackoffMs)
+      : (this.options.deleteDelayMs ?? 0);
+    if (delay <= 0 || (this.confirmed.length >= DELETE_BATCH && !this.deleteFailures)) {
       void this.flushDeletes();
       return;
     }
@@ -185,8 +218,11 @@ export class OutboxRelay {
     this.deleteTimer.unref();
   }
 
-  /** Deletes confirmed rows now, many in one statement (one DELETE at a time). */
-  private flushDeletes(): Promise<void> {
+  /**
+   * Deletes confirmed rows now, many in one statement (one DELETE at a time). Resolves with whether
+   * the database took the DELETEs.
+   */
+  private flushDeletes(): Promise<boolean> {
     if (this.deleteTimer) {
       clearTimeout(this.deleteTimer);
       this.deleteTimer = undefined;
@@ -197,22 +233,28 @@ export class OutboxRelay {
         if (this.confirmed.length > 0) this.scheduleDeletes();
       });
     }
-    return this.deleting ?? Promise.resolve();
+    return this.deleting ?? Promise.resolve(true);
   }
 
-  private async deleteConfirmed(): Promise<void> {
-    try {
-      while (this.confirmed.length > 0) {
-        const ids = this.confirmed.splice(0, 2 * DELETE_BATCH);
+  private async deleteConfirmed(): Promise<boolean> {
+    while (this.confirmed.length > 0) {
+      const ids = this.confirmed.splice(0, 2 * DELETE_BATCH);
+      try {
         await preparedQueryOn(this.dataSource, DELETE_OUTBOX_ROWS, [ids]);
-        // what was confirmed meanwhile waits for its own batch, unless a batch is full already
-        if (this.confirmed.length < DELETE_BATCH) break;
+      } catch (err) {
+        // Published, not deleted: kept (and skipped by the poll) until a DELETE is taken, not sent again.
+        this.confirmed.unshift(...ids);
+        if (this.deleteFailures++ === 0) {
+          this.logger.warn(`could not delete published outbox rows, retrying: ${(err as Error).message}`);
+        }
+        return false;
       }
-    } catch (err) {
-      // Published but not deleted: published again once the lease runs out (consumers drop the repeat).
-      this.logger.warn(`could not delete published outbox rows: ${(err as Error).message}`);
-      this.confirmed = [];
+      for (const id of ids) this.held.delete(id);
+      this.deleteFailures = 0;
+      // what was confirmed meanwhile waits for its own batch, unless a batch is full already
+      if (this.confirmed.length < DELETE_BATCH) break;
     }
+    return true;
   }
 
   private async drain(): Promise<void> {
@@ -227,28 +269,31 @@ export class OutboxRelay {
   }
 
   private relayBatch(): Promise<{ claimed: number; published: number }> {
-    return this.dataSource.transaction(async (tx) => {
-      const rows: OutboxRow[] = await tx.query(
-        `SELECT id, exchange, routing_key, body, subject, traceparent, tracestate, created_at, attempts
-           FROM messaging_outbox
-          WHERE next_attempt_at <= clock_timestamp()
-          ORDER BY created_at
-          LIMIT $1
-          FOR UPDATE SKIP LOCKED`,
-        [this.options.batchSize],
-      );
-      if (rows.length === 0) return { claimed: 0, published: 0 };
+    let confirmed: string[] = [];
+    return this.dataSource
+      .transaction(async (tx) => {
+        const rows: OutboxRow[] = await preparedQuery(tx, CLAIM_OUTBOX_ROWS, [this.options.batchSize, [...this.held]]);
+        if (rows.length === 0) return { claimed: 0, published: 0 };
 
-      const errors = await this.publishAll(rows);
-      const confirmed = rows.filter((_, i) => errors[i] === undefined).map((row) => row.id);
-      if (confirmed.length > 0) {
-        await preparedQuery(tx, DELETE_OUTBOX_ROWS, [confirmed]);
-      }
-      for (const [i, error] of errors.entries()) {
-        if (error !== undefined) await this.reschedule(tx, rows[i], error);
-      }
-      return { claimed: rows.length, published: confirmed.length };
-    });
+        const errors = await this.publishAll(rows);
+        confirmed = rows.filter((_, i) => errors[i] === undefined).map((row) => row.id);
+        if (confirmed.length > 0) {
+          await preparedQuery(tx, DELETE_OUTBOX_ROWS, [confirmed]);
+        }
+        for (const [i, error] of errors.entries()) {
+          if (error !== undefined) await this.reschedule(tx, rows[i], error);
+        }
+        return { claimed: rows.length, published: confirmed.length };
+      })
+      .catch((error: unknown) => {
+        // Published, and the transaction that was to delete them failed: deleted as the fast path's are.
+        if (confirmed.length > 0) {
+          for (const id of confirmed) this.held.add(id);
+          this.confirmed.push(...confirmed);
+          this.scheduleDeletes();
+        }
+        throw error;
+      });
   }
 
   /** A failed publish: the row is due again after a backoff that grows with its attempts. */
