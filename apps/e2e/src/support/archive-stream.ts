@@ -1,6 +1,6 @@
 import type { CloudEvent } from '@shop/contracts';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import { connect } from 'amqplib';
+import { connect, type MessageProperties } from 'amqplib';
 
 /** The event archive: the stream every app's exchange is bound to. */
 export const ARCHIVE_STREAM = 'shop.events';
@@ -9,6 +9,8 @@ export interface ArchiveEntry {
   offset: number;
   /** The body, decompressed when it was (a large event) and parsed: the CloudEvent as published. */
   event: CloudEvent<Record<string, unknown>> & { [extension: string]: unknown };
+  /** The message's AMQP properties as the broker stored them (app-id, timestamp, the publish's traceparent header). */
+  properties: MessageProperties;
 }
 
 /**
@@ -33,6 +35,7 @@ export async function readArchive(
         const entry = {
           offset: Number(message.properties.headers?.['x-stream-offset']),
           event: JSON.parse(plain(message.content, message.properties.contentEncoding)) as ArchiveEntry['event'],
+          properties: message.properties,
         };
         channel.ack(message);
         last = Date.now();
