@@ -82,6 +82,48 @@ describe('outbox relay', () => {
     expect(await outboxRows(orders)).toBe(0);
   });
 
+  it('publishes the events of a nested transaction (a savepoint) when the outermost one commits, none of one rolled back', async () => {
+    const tap = await raw.tap('orders', 'order.placed');
+    const [released, rolledBack, outer, ofRolledBackOuter] = [placed(), placed(), placed(), placed()];
+    let beforeCommit = -1;
+    await orders.outbox.transaction(async (tx) => {
+      await tx.transaction((inner) => orders.outbox.publish(inner, released));
+      await tx
+        .transaction(async (inner) => {
+          await orders.outbox.publish(inner, rolledBack);
+          throw new Error('the savepoint rolls back');
+        })
+        .catch(() => undefined);
+      await orders.outbox.publish(tx, outer);
+      // The savepoint was released, the transaction is still open: nothing is out yet.
+      await sleep(300);
+      beforeCommit = await raw.messageCount(tap);
+    });
+    await expect(
+      orders.outbox.transaction(async (tx) => {
+        await tx.transaction((inner) => orders.outbox.publish(inner, ofRolledBackOuter));
+        throw new Error('the outer transaction rolls back');
+      }),
+    ).rejects.toThrow('the outer transaction rolls back');
+
+    expect(beforeCommit).toBe(0);
+    const received: string[] = [];
+    await waitFor(
+      async () => {
+        received.push(...(await raw.drain(tap)).map((m) => String(m.properties.messageId)));
+        return received.length >= 2;
+      },
+      { description: 'the two committed events' },
+    );
+    await orders.messaging.flushOutbox();
+    received.push(...(await raw.drain(tap)).map((m) => String(m.properties.messageId)));
+    expect(received.sort()).toEqual([released.id, outer.id].sort());
+    const rows = await orders.dataSource.query(`SELECT id FROM messaging_outbox WHERE id = ANY($1::uuid[])`, [
+      [rolledBack.id, ofRolledBackOuter.id],
+    ]);
+    expect(rows).toEqual([]);
+  });
+
   it("refuses to publish outside a transaction or another app's event", async () => {
     await expect(orders.outbox.publish(orders.dataSource.manager, placed())).rejects.toThrow(/open transaction/);
     const foreign = PaymentCaptured.create({

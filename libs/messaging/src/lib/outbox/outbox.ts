@@ -18,6 +18,12 @@ import type { GroupCommit } from '../consume/group-commit';
 
 const PENDING = Symbol.for('shop.messaging.outbox-pending');
 
+/** A row written in a transaction not committed yet, and the nesting level (savepoint) that wrote it. */
+interface Pending {
+  row: OutboxRow;
+  depth: number;
+}
+
 const INSERT_OUTBOX_ROW = {
   name: 'shop_messaging_outbox_insert',
   text: `INSERT INTO messaging_outbox (id, exchange, routing_key, body, subject, traceparent, tracestate, next_attempt_at)
@@ -45,13 +51,16 @@ export class Outbox {
     // Hand the rows to the relay right after any transaction that wrote to the outbox commits: no
     // polling lag, whether the transaction came from `Outbox.transaction`, `EventContext.transaction`
     // or the app's own.
+    // A nested transaction (TypeORM's savepoints: `tx.transaction(...)` inside one) commits nothing: its
+    // rows wait for the outermost COMMIT; rolled back to its savepoint, it drops its own rows only.
     const subscriber: EntitySubscriberInterface = {
       afterTransactionCommit: ({ queryRunner }) => {
-        const rows = takePending(queryRunner);
+        if (queryRunner.isTransactionActive) return releasePending(queryRunner);
+        const rows = takePending(queryRunner, 0);
         if (rows.length > 0) this.onCommitted(rows);
       },
       afterTransactionRollback: ({ queryRunner }) => {
-        takePending(queryRunner);
+        takePending(queryRunner, queryRunner.isTransactionActive ? depthOf(queryRunner) : 0);
       },
     };
     dataSource.subscribers.push(subscriber);
@@ -98,8 +107,8 @@ export class Outbox {
       row.tracestate,
       this.leaseMs,
     ]);
-    const data = queryRunner.data as Record<symbol, OutboxRow[] | undefined>;
-    (data[PENDING] ??= []).push(row);
+    const data = queryRunner.data as Record<symbol, Pending[] | undefined>;
+    (data[PENDING] ??= []).push({ row, depth: depthOf(queryRunner) });
   }
 }
 
@@ -165,9 +174,25 @@ function parentContext(traceparent: string | undefined) {
   return activeSpanContext() ? otelContext.active() : contextOf(traceparent);
 }
 
-function takePending(queryRunner: QueryRunner): OutboxRow[] {
-  const data = queryRunner.data as Record<symbol, OutboxRow[] | undefined> | undefined;
-  const rows = data?.[PENDING] ?? [];
-  if (data) delete data[PENDING];
-  return rows;
+/** Takes the pending rows written deeper than `depth` (0: all, the outermost transaction ended). */
+function takePending(queryRunner: QueryRunner, depth: number): OutboxRow[] {
+  const data = queryRunner.data as Record<symbol, Pending[] | undefined> | undefined;
+  const pending = data?.[PENDING];
+  if (!data || !pending) return [];
+  const kept = pending.filter((entry) => entry.depth <= depth);
+  if (kept.length > 0) data[PENDING] = kept;
+  else delete data[PENDING];
+  return pending.filter((entry) => entry.depth > depth).map((entry) => entry.row);
+}
+
+/** A savepoint released: its rows are the enclosing transaction's now, rolled back with it if it is. */
+function releasePending(queryRunner: QueryRunner): void {
+  const pending = (queryRunner.data as Record<symbol, Pending[] | undefined> | undefined)?.[PENDING];
+  const depth = depthOf(queryRunner);
+  for (const entry of pending ?? []) entry.depth = Math.min(entry.depth, depth);
+}
+
+/** How deep the runner's transactions are nested now (1: the outermost), as TypeORM counts its savepoints. */
+function depthOf(queryRunner: QueryRunner): number {
+  return (queryRunner as unknown as { transactionDepth?: number }).transactionDepth ?? 1;
 }
