@@ -65,9 +65,14 @@ export async function watchedPage(browser: Browser, viewport = { width: 1280, he
   return { context, page, errors };
 }
 
-/** reports/console/<name>.png under the workspace root; the folder is created. */
+/**
+ * Where a console screenshot goes: tmp/console/<name>.png under the workspace root (ignored by git), so
+ * that a test run leaves the checkout as it found it; reports/console/<name>.png, the committed ones the
+ * READMEs show, with UPDATE_SCREENSHOTS=1. The folder is created.
+ */
 export function screenshotPath(name: string): string {
-  const file = join(workspaceRoot(), 'reports', 'console', `${name}.png`);
+  const folder = process.env['UPDATE_SCREENSHOTS'] === '1' ? ['reports', 'console'] : ['tmp', 'console'];
+  const file = join(workspaceRoot(), ...folder, `${name}.png`);
   mkdirSync(dirname(file), { recursive: true });
   return file;
 }
