@@ -408,8 +408,11 @@ export class MessagingService implements OnApplicationBootstrap, BeforeApplicati
       await channel.close().catch(() => undefined);
     }
     await this.retire(model);
-    // Before the first publish, so that the archive holds every event from the start.
+    // Before the first publish, so that the archive holds every event from the start, and after a
+    // broker restart only once the broker has recovered it (what is routed to it before is not kept).
     const archive = await ensureArchive(() => model.createChannel(), this.options.archive);
+    if (archive.waitedMs !== undefined)
+      this.logger.log(`publishing once the broker had recovered the event archive (${archive.waitedMs} ms)`);
     if (archive.declared)
       this.logger.log(`declared the event archive (retention ${JSON.stringify(this.options.archive)})`);
     if (!archive.exists)
