@@ -15,7 +15,8 @@ export interface ArchiveEntry {
 
 /**
  * Reads the archive from its first offset over AMQP 0-9-1 (`x-stream-offset: first`), as `url`'s user,
- * handing each entry to `take` until it answers false or nothing more arrives for `idleMs`.
+ * handing each entry to `take` until it answers false or nothing more arrives for `idleMs`. Bodies that
+ * are not JSON objects are passed over.
  */
 export async function readArchive(
   url: string,
@@ -32,13 +33,15 @@ export async function readArchive(
       ARCHIVE_STREAM,
       (message) => {
         if (!message || done) return;
-        const entry = {
-          offset: Number(message.properties.headers?.['x-stream-offset']),
-          event: JSON.parse(plain(message.content, message.properties.contentEncoding)) as ArchiveEntry['event'],
-          properties: message.properties,
-        };
         channel.ack(message);
         last = Date.now();
+        const event = eventOf(message.content, message.properties.contentEncoding);
+        if (!event) return;
+        const entry = {
+          offset: Number(message.properties.headers?.['x-stream-offset']),
+          event,
+          properties: message.properties,
+        };
         if (take(entry) === false) done = true;
       },
       { noAck: false, arguments: { 'x-stream-offset': 'first' } },
@@ -46,6 +49,21 @@ export async function readArchive(
     while (!done && Date.now() - last < idleMs) await new Promise((resolve) => setTimeout(resolve, 20));
   } finally {
     await connection.close().catch(() => undefined);
+  }
+}
+
+/**
+ * The CloudEvent of an archived body; undefined for a body that is no JSON object (a poison message a
+ * test published to an exchange is archived too): such an entry is passed over, not a reader's crash.
+ */
+function eventOf(content: Buffer, contentEncoding: unknown): ArchiveEntry['event'] | undefined {
+  try {
+    const parsed: unknown = JSON.parse(plain(content, contentEncoding));
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+      ? (parsed as ArchiveEntry['event'])
+      : undefined;
+  } catch {
+    return undefined;
   }
 }
 
