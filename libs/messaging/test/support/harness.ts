@@ -2,11 +2,10 @@ import 'reflect-metadata';
 import { Logger, type INestApplication, type Type } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { connect, type Channel, type ChannelModel, type GetMessage, type MessageProperties } from 'amqplib';
+import { connect, type Channel, type ChannelModel, type GetMessage } from 'amqplib';
 import { DataSource } from 'typeorm';
 import type { AppName } from '@shop/contracts';
 import {
-  ARCHIVE_STREAM,
   MessagingModule,
   MessagingService,
   messagingMigrations,
@@ -153,33 +152,6 @@ export class RawBroker {
       const message = await this.channel.get(queue, { noAck: true });
       if (!message) return messages;
       messages.push(message);
-    }
-  }
-
-  /**
-   * The archive (the stream every exchange feeds) from its first offset, until nothing more arrives for
-   * `idleMs`: each message's properties (`messageId`, `type`, ...), in stream order.
-   */
-  async archived(idleMs = 1000): Promise<MessageProperties[]> {
-    const channel = await this.model.createChannel();
-    try {
-      await channel.prefetch(1000);
-      const found: MessageProperties[] = [];
-      let last = Date.now();
-      await channel.consume(
-        ARCHIVE_STREAM,
-        (message) => {
-          if (!message) return;
-          found.push(message.properties);
-          channel.ack(message);
-          last = Date.now();
-        },
-        { arguments: { 'x-stream-offset': 'first' } },
-      );
-      while (Date.now() - last < idleMs) await sleep(50);
-      return found;
-    } finally {
-      await channel.close().catch(() => undefined);
     }
   }
 
